@@ -1,0 +1,84 @@
+"""partner-async: an async SDK for the SMS Partner and Mail Partner delivery-status APIs.
+
+>>> from partner_async import SMSPartnerClient
+>>> async with SMSPartnerClient() as client:  # doctest: +SKIP
+...     results = await client.multi_status(pairs)
+"""
+
+from ._client import MailPartnerClient, SMSPartnerClient
+from ._clock import AnyioClock, Clock
+from ._exceptions import (
+    APIError,
+    AuthenticationError,
+    ClientClosedError,
+    ConfigurationError,
+    InsufficientCreditError,
+    InvalidRequestError,
+    MessageIdRequiredError,
+    MessageNotFoundError,
+    PartnerError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseFormatError,
+    ServerError,
+    TransportError,
+)
+from ._models import (
+    MailBulkReport,
+    MailRecipient,
+    SMSBulkReport,
+    SMSRecipient,
+    StatusQuery,
+    StatusResult,
+    Unresolved,
+    UnresolvedReason,
+)
+from ._normalize import InvalidInputError
+from ._results import CallStats, MultiStatusResult
+from ._retry import RetryPolicy
+from ._status import DeliveryStatus
+from ._version import __version__
+
+__all__ = [
+    "APIError",
+    "AnyioClock",
+    "AuthenticationError",
+    "CallStats",
+    "ClientClosedError",
+    "Clock",
+    "ConfigurationError",
+    "DeliveryStatus",
+    "InsufficientCreditError",
+    "InvalidInputError",
+    "InvalidRequestError",
+    "MailBulkReport",
+    "MailPartnerClient",
+    "MailRecipient",
+    "MessageIdRequiredError",
+    "MessageNotFoundError",
+    "MultiStatusResult",
+    "PartnerError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestTimeoutError",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "SMSBulkReport",
+    "SMSPartnerClient",
+    "SMSRecipient",
+    "ServerError",
+    "StatusQuery",
+    "StatusResult",
+    "TransportError",
+    "Unresolved",
+    "UnresolvedReason",
+    "__version__",
+]
+
+# Report public names as partner_async.X (as httpx and trio do), not as private modules.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("partner_async._"):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,43 @@
+"""Time, behind a small interface so that tests (ours and users') can drive it."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import anyio
+
+__all__ = ["AnyioClock", "Clock"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """What the client needs of time: a monotonic ``now()`` and an awaitable ``sleep()``.
+
+    The default is the event loop's clock. Pass your own (``clock=`` on a client) to make
+    backoff, ``Retry-After`` waits, rate limits and polling instantaneous in tests.
+    """
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a checkpoint even when 0)."""
+        ...
+
+
+class AnyioClock:
+    """The running event loop's clock (``anyio.current_time`` / ``anyio.sleep``)."""
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        """The event loop's monotonic time."""
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        """``anyio.sleep``."""
+        await anyio.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "AnyioClock()"

@@ -1,0 +1,133 @@
+"""The exception hierarchy. Every error the SDK raises is a :class:`PartnerError`.
+
+No message, ``repr`` or chained exception ever carries the API key: messages are built
+from vendor codes and texts, and transport errors are re-raised without their chain
+(the chained httpx error holds the request URL, which for GET endpoints contains the key).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ClientClosedError",
+    "ConfigurationError",
+    "InsufficientCreditError",
+    "InvalidRequestError",
+    "MessageIdRequiredError",
+    "MessageNotFoundError",
+    "PartnerError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "RequestTimeoutError",
+    "ServerError",
+    "TransportError",
+]
+
+
+class PartnerError(Exception):
+    """Base class of every error raised by ``partner_async``."""
+
+
+class ConfigurationError(PartnerError, ValueError):
+    """The client was configured wrongly: no API key, a bad option or base URL."""
+
+
+class ClientClosedError(PartnerError, RuntimeError):
+    """The client was used after :meth:`aclose` (or after its ``async with`` block)."""
+
+
+class TransportError(PartnerError):
+    """The request did not get an HTTP answer: connection refused or reset, DNS, TLS...
+
+    Raised by single-request endpoints once retries are exhausted; in ``multi_status``
+    the queries of such a batch become :class:`~partner_async.Unresolved` instead.
+    """
+
+
+class RequestTimeoutError(TransportError):
+    """The request did not complete within the configured timeout."""
+
+
+class ResponseFormatError(PartnerError):
+    """The server answered with a body that is not the documented JSON or XML."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ServerError(PartnerError):
+    """The server answered with an HTTP error status and no usable vendor error body."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class APIError(PartnerError):
+    """The API answered ``success: false`` with a vendor error ``code``.
+
+    Attributes:
+        code: the vendor's numeric error code (``10`` for an invalid key, ...).
+        message: the vendor's message, as sent.
+        status_code: the HTTP status that carried the error body.
+    """
+
+    def __init__(self, code: int, message: str, *, status_code: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.status_code = status_code
+        super().__init__(f"[code {code}] {message}{_ADVICE.get(code, '')}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_api_error, (type(self), self.code, self.message, self.status_code))
+
+
+def _rebuild_api_error(
+    cls: type[APIError], code: int, message: str, status_code: int | None
+) -> APIError:
+    return cls(code, message, status_code=status_code)
+
+
+class AuthenticationError(APIError):
+    """The API key is missing (code 1) or not accepted (code 10)."""
+
+
+class PermissionDeniedError(APIError):
+    """The account may not use the API: disabled (20), blocked (30), API access denied (40)
+    or calling IP not authorised (96)."""
+
+
+class InsufficientCreditError(APIError):
+    """The account has not enough credit (code 11)."""
+
+
+class MessageNotFoundError(APIError):
+    """No message with this id exists for this account (code 4)."""
+
+
+class MessageIdRequiredError(APIError):
+    """The request had no message id (code 3)."""
+
+
+class RateLimitError(APIError):
+    """Too many requests (code 429 or HTTP 429) and retries were exhausted."""
+
+
+class InvalidRequestError(APIError):
+    """The request was rejected as malformed: codes 2, 5, 6, 9, 50, 90."""
+
+
+_ADVICE: dict[int, str] = {
+    1: " - pass api_key=... or set the API key environment variable",
+    10: " - check the API key in your account settings",
+    11: " - top up the account",
+    20: " - the account is disabled; contact the vendor",
+    30: " - the account is blocked; contact the vendor",
+    40: " - API access is not enabled for this account",
+    96: " - add this machine's IP address to the account's authorised IPs",
+    3: " - pass a message id",
+    4: " - check the message id and that it belongs to this account",
+}

@@ -1,0 +1,206 @@
+"""Value classes: the queries users pass in and the typed results they get back."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import attrs
+
+from ._status import DeliveryStatus
+
+__all__ = [
+    "MailBulkReport",
+    "MailRecipient",
+    "SMSBulkReport",
+    "SMSRecipient",
+    "StatusQuery",
+    "StatusResult",
+    "Unresolved",
+    "UnresolvedReason",
+]
+
+
+def _to_datetime(timestamp: int | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+@attrs.frozen(slots=True)
+class StatusQuery:
+    """One ``(phone_number, message_id)`` pair to look up.
+
+    Plain tuples are accepted wherever a ``StatusQuery`` is. Values are normalised by the
+    client (national numbers to E.164, numeric strings to ``int``), not here, so that an
+    invalid query can still be reported back exactly as it was given.
+
+    >>> StatusQuery("+33612345678", 1226613)
+    StatusQuery(phone_number='+33612345678', message_id=1226613)
+    """
+
+    phone_number: str
+    message_id: int | str
+
+
+@attrs.frozen(slots=True)
+class StatusResult:
+    """The API's answer for one query.
+
+    ``success`` and ``code`` are the API's own per-item fields: a number the API does not
+    know for this message comes back with ``success=False, code=4`` and
+    ``status=DeliveryStatus.UNKNOWN`` (``status_text`` "Number not found").
+
+    Attributes:
+        phone_number: the query's phone number, normalised to E.164.
+        message_id: the query's message id.
+        success: the API's per-item ``success``.
+        code: the API's per-item ``code`` (200, or 4 when not found).
+        status: the delivery status, mapped from ``status_text``.
+        status_text: the status exactly as the API sent it.
+        timestamp: when the status was reported (Unix seconds), if sent.
+        stop_sms: the recipient replied STOP, if sent.
+        is_spam: the message was flagged as spam, if sent.
+    """
+
+    phone_number: str
+    message_id: int
+    success: bool
+    code: int
+    status: DeliveryStatus
+    status_text: str
+    timestamp: int | None = None
+    stop_sms: bool | None = None
+    is_spam: bool | None = None
+
+    @property
+    def date(self) -> datetime | None:
+        """``timestamp`` as a timezone-aware UTC datetime."""
+        return _to_datetime(self.timestamp)
+
+    @property
+    def query(self) -> StatusQuery:
+        """The (normalised) query this result answers."""
+        return StatusQuery(self.phone_number, self.message_id)
+
+    @property
+    def is_final(self) -> bool:
+        """False while the status is Waiting; a final status will not change any more."""
+        return self.status is not DeliveryStatus.WAITING
+
+
+class UnresolvedReason(str, enum.Enum):
+    """Why a query got no answer. See the README's table of outcomes."""
+
+    INVALID_QUERY = "invalid_query"
+    """The query was not sent: its phone number or message id is invalid."""
+    MISSING_FROM_RESPONSE = "missing_from_response"
+    """The API answered the batch but had no entry for this query, even when re-asked."""
+    REJECTED = "rejected"
+    """The API rejected the request with an error code that retrying will not change."""
+    RATE_LIMITED = "rate_limited"
+    """The API kept answering "too many requests" until retries ran out."""
+    SERVER_ERROR = "server_error"
+    """The API kept failing (HTTP 5xx, queue error) until retries ran out."""
+    TRANSPORT_ERROR = "transport_error"
+    """No HTTP answer (connection error, timeout) until retries ran out."""
+    MALFORMED_RESPONSE = "malformed_response"
+    """The answer could not be decoded until retries ran out."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@attrs.frozen(slots=True)
+class Unresolved:
+    """A query that ended without an answer, and why.
+
+    Attributes:
+        query: the query as sent (normalised), or as given when it was invalid.
+        reason: the kind of failure.
+        detail: a human-readable explanation naming the offending value or error.
+        code: the vendor's error code, when the API gave one.
+    """
+
+    query: StatusQuery
+    reason: UnresolvedReason
+    detail: str
+    code: int | None = None
+
+    @property
+    def phone_number(self) -> str:
+        """The query's phone number."""
+        return self.query.phone_number
+
+    @property
+    def message_id(self) -> int | str:
+        """The query's message id."""
+        return self.query.message_id
+
+
+@attrs.frozen(slots=True)
+class SMSRecipient:
+    """One recipient of an SMS in a bulk-status report."""
+
+    phone_number: str
+    status: DeliveryStatus
+    status_text: str
+    timestamp: int | None = None
+    stop_sms: bool | None = None
+
+    @property
+    def date(self) -> datetime | None:
+        """``timestamp`` as a timezone-aware UTC datetime."""
+        return _to_datetime(self.timestamp)
+
+
+@attrs.frozen(slots=True)
+class MailRecipient:
+    """One recipient of an e-mail in a Mail Partner bulk-status report."""
+
+    email: str
+    status: DeliveryStatus
+    status_text: str
+    token: str | None = None
+    cost: float | None = None
+    stop_mail: bool | None = None
+    timestamp: int | None = None
+
+    @property
+    def date(self) -> datetime | None:
+        """``timestamp`` as a timezone-aware UTC datetime."""
+        return _to_datetime(self.timestamp)
+
+
+class _Report:
+    __slots__ = ()
+    recipients: tuple[SMSRecipient, ...] | tuple[MailRecipient, ...]
+
+    def __len__(self) -> int:
+        return len(self.recipients)
+
+    def counts_by_status(self) -> Counter[DeliveryStatus]:
+        """How many recipients have each status."""
+        return Counter(r.status for r in self.recipients)
+
+
+@attrs.frozen(slots=True)
+class SMSBulkReport(_Report):
+    """Every recipient of one SMS message (``SMSPartnerClient.bulk_status``)."""
+
+    message_id: str
+    recipients: tuple[SMSRecipient, ...]
+
+    def __iter__(self) -> Iterator[SMSRecipient]:
+        return iter(self.recipients)
+
+
+@attrs.frozen(slots=True)
+class MailBulkReport(_Report):
+    """Every recipient of one e-mail (``MailPartnerClient.bulk_status``)."""
+
+    message_id: str
+    recipients: tuple[MailRecipient, ...]
+
+    def __iter__(self) -> Iterator[MailRecipient]:
+        return iter(self.recipients)

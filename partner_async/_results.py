@@ -1,0 +1,134 @@
+"""The merged result set of a ``multi_status`` call."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import TypeAlias, Union, overload
+
+import attrs
+
+from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason
+from ._normalize import InvalidInputError, InvalidQuery, raw_key
+from ._status import DeliveryStatus
+
+__all__ = ["CallStats", "MultiStatusResult", "Outcome"]
+
+#: What one distinct query ends as.
+Outcome: TypeAlias = Union[StatusResult, Unresolved]  # noqa: UP007 - runtime alias, py3.10
+
+
+@attrs.define(slots=True)
+class CallStats:
+    """Counters of one call (or one client, summed over its calls).
+
+    Attributes:
+        queries: input items read, duplicates included.
+        duplicates: input items that repeated an earlier query.
+        requests: HTTP requests sent, retries included.
+        retries: requests that were retries of a failed one.
+        batches: batches completed.
+        reasked: queries re-asked because an answer missed them.
+        unexpected_entries: answer entries that matched no query of their batch.
+    """
+
+    queries: int = 0
+    duplicates: int = 0
+    requests: int = 0
+    retries: int = 0
+    batches: int = 0
+    reasked: int = 0
+    unexpected_entries: int = 0
+
+
+class MultiStatusResult:
+    """Every distinct query of a ``multi_status`` call with its outcome, in input order.
+
+    Iterating yields, for each distinct ``(phone_number, message_id)`` in order of first
+    appearance, either a :class:`StatusResult` (the API answered; ``success`` may be False,
+    e.g. code 4 "not found") or an :class:`Unresolved` (no answer, with a reason).
+    ``len(results) == len(results.answered) + len(results.unresolved)`` always holds.
+
+    >>> results = await client.multi_status(queries)  # doctest: +SKIP
+    >>> results.get("0612345678", 1226613).status  # doctest: +SKIP
+    <DeliveryStatus.DELIVERED: 'Delivered'>
+    >>> results.counts_by_status()  # doctest: +SKIP
+    Counter({<DeliveryStatus.DELIVERED: 'Delivered'>: 812, ...})
+    """
+
+    __slots__ = ("_index", "_normalize", "_outcomes", "stats")
+
+    def __init__(
+        self,
+        outcomes: list[Outcome],
+        index: dict[tuple[object, object], int],
+        normalize: Callable[[object, int], tuple[str, int]],
+        stats: CallStats,
+    ) -> None:
+        self._outcomes = outcomes
+        self._index = index
+        self._normalize = normalize
+        self.stats = stats
+        """Counters of the call that produced this result set."""
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self._outcomes)
+
+    @overload
+    def __getitem__(self, index: int) -> Outcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Outcome]: ...
+    def __getitem__(self, index: int | slice) -> Outcome | list[Outcome]:
+        return self._outcomes[index]
+
+    def __repr__(self) -> str:
+        return (
+            f"<MultiStatusResult {len(self)} queries: {len(self.answered)} answered, "
+            f"{len(self.unresolved)} unresolved>"
+        )
+
+    def _key(self, phone_number: object, message_id: object) -> tuple[object, object]:
+        try:
+            return self._normalize((phone_number, message_id), 0)
+        except (InvalidQuery, InvalidInputError):
+            return raw_key(phone_number, message_id)
+
+    def get(self, phone_number: str, message_id: int | str) -> Outcome | None:
+        """The outcome for a query, given in any accepted form (national number, str id).
+
+        Returns None when the query was not part of the call.
+        """
+        position = self._index.get(self._key(phone_number, message_id))
+        return None if position is None else self._outcomes[position]
+
+    def __contains__(self, query: object) -> bool:
+        if isinstance(query, StatusQuery):
+            query = (query.phone_number, query.message_id)
+        if not isinstance(query, tuple) or len(query) != 2:
+            return False
+        return self._key(*query) in self._index
+
+    @property
+    def answered(self) -> list[StatusResult]:
+        """The queries the API answered (``success`` True or False), in input order."""
+        return [o for o in self._outcomes if type(o) is StatusResult]
+
+    @property
+    def unresolved(self) -> list[Unresolved]:
+        """The queries that got no answer, each with its reason, in input order."""
+        return [o for o in self._outcomes if type(o) is Unresolved]
+
+    def counts_by_status(self) -> Counter[DeliveryStatus]:
+        """How many answered queries have each delivery status."""
+        return Counter(o.status for o in self._outcomes if type(o) is StatusResult)
+
+    def counts_by_code(self) -> Counter[int]:
+        """How many answered queries have each per-item API code (200, 4, ...)."""
+        return Counter(o.code for o in self._outcomes if type(o) is StatusResult)
+
+    def counts_by_reason(self) -> Counter[UnresolvedReason]:
+        """How many unresolved queries have each reason."""
+        return Counter(o.reason for o in self._outcomes if type(o) is Unresolved)

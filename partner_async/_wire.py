@@ -1,0 +1,308 @@
+"""Wire decoding and encoding: bytes <-> typed values, at the edge, in one place.
+
+All JSON goes through orjson and one cattrs converter (:data:`converter`), whose structure
+hooks accept every documented variant of every field: ``stopSms``/``stopSMS``, flags as
+``"0"``/``"1"`` strings or booleans, dates as Unix timestamps in strings or integers,
+``message_id``/``messageId``, ``StatutResponse_List``/``StatutResponseList``. The hooks
+for the hot path (multi-status entries) are hand-written: a generated cattrs hook into
+frozen attrs classes costs about twice as much per item (see ``shared/perf-notes.md``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import orjson
+from cattrs.preconf.orjson import make_converter
+
+from ._exceptions import ResponseFormatError
+from ._models import (
+    MailBulkReport,
+    MailRecipient,
+    SMSBulkReport,
+    SMSRecipient,
+    StatusResult,
+)
+from ._status import DeliveryStatus, parse_status
+
+__all__ = [
+    "ErrorBody",
+    "MultiStatusBody",
+    "converter",
+    "decode_mail_bulk",
+    "decode_multi_status",
+    "decode_sms_bulk",
+    "encode_multi_status",
+]
+
+converter = make_converter(detailed_validation=False)
+"""The SDK's cattrs converter (orjson flavour): wire dicts <-> the public value classes."""
+
+
+@attrs.frozen(slots=True)
+class ErrorBody:
+    """A vendor error answer: ``{"success": false, "code": N, "message": "..."}``."""
+
+    code: int
+    message: str
+
+
+@attrs.frozen(slots=True)
+class MultiStatusBody:
+    """A successful multi-status answer: entries as echoed (phone numbers as the server
+    wrote them), plus how many entries could not be decoded at all."""
+
+    entries: list[StatusResult]
+    undecodable: int = 0
+
+
+# -- field coercions ---------------------------------------------------------------
+
+_FLAGS: dict[object, bool] = {
+    "0": False,
+    "1": True,
+    "true": True,
+    "false": False,
+    "True": True,
+    "False": False,
+    "": False,
+}
+
+
+def to_flag(value: object) -> bool | None:
+    """``"0"``/``"1"``, ``0``/``1``, booleans and ``"true"``/``"false"`` to a bool."""
+    if value is None:
+        return None
+    if value is True or value is False:
+        return value
+    if type(value) is int:
+        return value != 0
+    if type(value) is str:
+        flag = _FLAGS.get(value)
+        if flag is None:
+            flag = _FLAGS.get(value.strip().lower())
+        if flag is not None:
+            return flag
+    raise ValueError(f"not a flag: {value!r}")
+
+
+def to_timestamp(value: object) -> int | None:
+    """A Unix timestamp (str or int), or ``YYYY-MM-DD HH:MM:SS`` (UTC), to Unix seconds."""
+    if value is None or value == "":
+        return None
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        if value.isdigit():
+            return int(value)
+        return calendar.timegm(time.strptime(value.strip(), "%Y-%m-%d %H:%M:%S"))
+    if type(value) is float:
+        return int(value)
+    raise ValueError(f"not a date: {value!r}")
+
+
+def to_int(value: object) -> int:
+    """An int from an int or a numeric string."""
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        return int(value)
+    raise ValueError(f"not an integer: {value!r}")
+
+
+def _first(entry: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        value = entry.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _loads(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        raise ResponseFormatError(f"the answer is not valid JSON ({exc.msg})") from None
+
+
+def _error_body(body: dict[str, Any]) -> ErrorBody | None:
+    """The vendor error in ``body``, if it is one."""
+    success = body.get("success")
+    if success is True or success == "true":
+        return None
+    code = body.get("code")
+    if success is None and (code is None or code == 200):
+        return None
+    try:
+        code_int = to_int(code)
+    except (TypeError, ValueError):
+        code_int = 0
+    message = body.get("message")
+    return ErrorBody(code_int, message if isinstance(message, str) else "")
+
+
+# -- multi-status ---------------------------------------------------------------------
+
+_LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
+
+
+def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusResult:
+    """One multi-status entry (as echoed: ``phone_number`` is the server's text)."""
+    get = entry.get
+    status_text = get("status")
+    if type(status_text) is not str:
+        status_text = "" if status_text is None else str(status_text)
+    success = to_flag(get("success"))
+    code = get("code")
+    code = to_int(code) if code is not None else (200 if success is not False else 0)
+    if success is None:
+        success = code == 200
+    stop = get("stopSms")
+    if stop is None:
+        stop = get("stopSMS")
+    phone = get("phoneNumber")
+    if type(phone) is not str:
+        phone = "" if phone is None else str(phone)
+    return StatusResult(
+        phone,
+        to_int(get("messageId")),
+        success,
+        code,
+        parse_status(status_text),
+        status_text,
+        to_timestamp(get("date")),
+        to_flag(stop),
+        to_flag(get("isSpam")),
+    )
+
+
+def encode_multi_status(api_key: str, queries: Sequence[tuple[str, int]]) -> bytes:
+    """The multi-status request body for ``(e164_phone, message_id)`` pairs."""
+    return orjson.dumps(
+        {
+            "apiKey": api_key,
+            "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in queries],
+        }
+    )
+
+
+def decode_multi_status(content: bytes) -> MultiStatusBody | ErrorBody:
+    """Decode a multi-status answer; :class:`ResponseFormatError` if it is not one."""
+    body = _loads(content)
+    if not isinstance(body, dict):
+        raise ResponseFormatError("the answer is not a JSON object")
+    error = _error_body(body)
+    if error is not None:
+        return error
+    raw_entries = _first(body, *_LIST_KEYS)
+    if not isinstance(raw_entries, list):
+        raise ResponseFormatError("the answer has no StatutResponse_List")
+    entries: list[StatusResult] = []
+    append = entries.append
+    undecodable = 0
+    for raw in raw_entries:
+        try:
+            append(structure_status_result(raw))
+        except (AttributeError, TypeError, ValueError):
+            undecodable += 1
+    return MultiStatusBody(entries, undecodable)
+
+
+# -- bulk-status ----------------------------------------------------------------------
+
+
+def _status_fields(entry: dict[str, Any]) -> tuple[DeliveryStatus, str, int | None]:
+    text = entry.get("status")
+    text = "" if text is None else str(text)
+    return parse_status(text), text, to_timestamp(entry.get("date"))
+
+
+def structure_sms_recipient(entry: dict[str, Any], _: object = None) -> SMSRecipient:
+    """One SMS bulk-status entry."""
+    status, text, timestamp = _status_fields(entry)
+    return SMSRecipient(
+        phone_number=str(entry.get("phoneNumber") or ""),
+        status=status,
+        status_text=text,
+        timestamp=timestamp,
+        stop_sms=to_flag(_first(entry, "stopSMS", "stopSms")),
+    )
+
+
+def structure_mail_recipient(entry: dict[str, Any], _: object = None) -> MailRecipient:
+    """One Mail Partner bulk-status entry."""
+    status, text, timestamp = _status_fields(entry)
+    cost = entry.get("cost")
+    token = entry.get("token")
+    return MailRecipient(
+        email=str(entry.get("email") or ""),
+        status=status,
+        status_text=text,
+        token=None if token is None else str(token),
+        cost=None if cost is None or cost == "" else float(cost),
+        stop_mail=to_flag(_first(entry, "stopMail", "stopMAIL")),
+        timestamp=timestamp,
+    )
+
+
+def _bulk_entries(body: dict[str, Any]) -> list[dict[str, Any]]:
+    entries = _first(body, *_LIST_KEYS)
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ResponseFormatError("the answer's recipient list is not a list of objects")
+    return entries
+
+
+def _bulk_body(content: bytes) -> dict[str, Any] | ErrorBody:
+    body = _loads(content)
+    if not isinstance(body, dict):
+        raise ResponseFormatError("the answer is not a JSON object")
+    return _error_body(body) or body
+
+
+def structure_sms_report(body: dict[str, Any], _: object = None) -> SMSBulkReport:
+    """A whole SMS bulk-status answer."""
+    recipients = tuple(structure_sms_recipient(e) for e in _bulk_entries(body))
+    return SMSBulkReport(str(_first(body, "message_id", "messageId") or ""), recipients)
+
+
+def structure_mail_report(body: dict[str, Any], _: object = None) -> MailBulkReport:
+    """A whole Mail Partner bulk-status answer."""
+    recipients = tuple(structure_mail_recipient(e) for e in _bulk_entries(body))
+    return MailBulkReport(str(_first(body, "messageId", "message_id") or ""), recipients)
+
+
+def _decode_bulk(content: bytes, cls: type[Any]) -> Any:
+    body = _bulk_body(content)
+    if isinstance(body, ErrorBody):
+        return body
+    try:
+        return converter.structure(body, cls)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ResponseFormatError(f"the answer has an unexpected field: {exc}") from None
+
+
+def decode_sms_bulk(content: bytes) -> SMSBulkReport | ErrorBody:
+    """Decode an SMS bulk-status answer."""
+    result: SMSBulkReport | ErrorBody = _decode_bulk(content, SMSBulkReport)
+    return result
+
+
+def decode_mail_bulk(content: bytes) -> MailBulkReport | ErrorBody:
+    """Decode a Mail Partner bulk-status answer."""
+    result: MailBulkReport | ErrorBody = _decode_bulk(content, MailBulkReport)
+    return result
+
+
+converter.register_structure_hook(StatusResult, structure_status_result)
+converter.register_structure_hook(SMSRecipient, structure_sms_recipient)
+converter.register_structure_hook(MailRecipient, structure_mail_recipient)
+converter.register_structure_hook(SMSBulkReport, structure_sms_report)
+converter.register_structure_hook(MailBulkReport, structure_mail_report)
+converter.register_structure_hook(DeliveryStatus, lambda v, _: parse_status(v))
+converter.register_unstructure_hook(DeliveryStatus, lambda s: s.value)

@@ -1,0 +1,87 @@
+"""A scriptable fake of the vendor API for respx, and small helpers for tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SMS_BASE = "https://api.smspartner.fr/v1"
+MAIL_BASE = "https://api.mailpartner.fr/v1"
+API_KEY = "k3y-S3CRET-do-not-leak-4242"
+
+
+def fixture_text(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def fixture_json(name: str) -> Any:
+    return json.loads(fixture_text(name))
+
+
+def default_entry(phone: str, message_id: int) -> dict[str, Any]:
+    """What FakeAPI answers for one item by default: Delivered, vendor field types."""
+    return {
+        "success": True,
+        "code": 200,
+        "phoneNumber": phone,
+        "messageId": message_id,
+        "status": "Delivered",
+        "date": str(1_517_934_416 + message_id % 1000),
+        "stopSms": "0",
+        "isSpam": "0",
+    }
+
+
+class FakeAPI:
+    """A respx side effect that answers multi-status like the vendor, with knobs.
+
+    - ``entry(phone, message_id)`` builds each answer entry (None drops it);
+    - ``transform(entries)`` rewrites a whole list (reorder, duplicate...);
+    - ``script`` maps a request number (0-based) to a canned ``httpx.Response``;
+    - ``requests`` keeps every decoded request body.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.entry: Callable[[str, int], dict[str, Any] | None] = default_entry
+        self.transform: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = lambda e: e
+        self.script: dict[int, httpx.Response] = {}
+        self.respond: Callable[[dict[str, Any]], httpx.Response | None] = lambda body: None
+
+    @property
+    def sent_items(self) -> list[tuple[str, int]]:
+        return [
+            (item["phoneNumber"], item["messageId"])
+            for body in self.requests
+            for item in body["SMSStatut_List"]
+        ]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        number = len(self.requests)
+        body = orjson.loads(request.content)
+        self.requests.append(body)
+        if number in self.script:
+            return self.script[number]
+        custom = self.respond(body)
+        if custom is not None:
+            return custom
+        entries = [
+            e
+            for item in body["SMSStatut_List"]
+            if (e := self.entry(item["phoneNumber"], item["messageId"])) is not None
+        ]
+        return httpx.Response(
+            200,
+            json={"success": True, "code": 200, "StatutResponse_List": self.transform(entries)},
+        )
+
+
+def phones(n: int, start: int = 0) -> list[str]:
+    """``n`` distinct valid French mobile numbers in E.164."""
+    return [f"+3361{i:07d}" for i in range(start, start + n)]

@@ -1,0 +1,56 @@
+"""The public face: names, module reporting, typing marker."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import partner_async
+
+
+def test_all_is_sorted_and_complete() -> None:
+    public = {
+        name
+        for name, obj in vars(partner_async).items()
+        if not name.startswith("_") and not inspect.ismodule(obj)
+    }
+    assert sorted(partner_async.__all__) == partner_async.__all__
+    assert set(partner_async.__all__) - {"__version__"} == public
+
+
+def test_exported_names_report_partner_async_as_their_module() -> None:
+    for name in partner_async.__all__:
+        obj = getattr(partner_async, name)
+        if inspect.isclass(obj):
+            assert obj.__module__ == "partner_async", name
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in partner_async.__all__:
+        obj = getattr(partner_async, name)
+        if inspect.isclass(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), name
+
+
+def test_contract_names_exist() -> None:
+    for name in (
+        "SMSPartnerClient",
+        "MailPartnerClient",
+        "StatusQuery",
+        "DeliveryStatus",
+        "PartnerError",
+        "APIError",
+        "AuthenticationError",
+    ):
+        assert name in partner_async.__all__
+
+
+def test_package_ships_py_typed() -> None:
+    assert (Path(partner_async.__file__).parent / "py.typed").exists()
+
+
+def test_exception_hierarchy_is_rooted_at_partner_error() -> None:
+    for name in partner_async.__all__:
+        obj = getattr(partner_async, name)
+        if inspect.isclass(obj) and issubclass(obj, Exception):
+            assert issubclass(obj, partner_async.PartnerError), name
