@@ -26,7 +26,14 @@ class BatchBuilder:
     """
 
     __slots__ = (
-        "_normalize", "_pairs", "_slots", "batch_size", "index", "outcomes", "position", "stats",
+        "_normalize",
+        "_pairs",
+        "_slots",
+        "batch_size",
+        "index",
+        "outcomes",
+        "position",
+        "stats",
     )
 
     def __init__(

@@ -26,9 +26,16 @@ from ._models import MailBulkReport, SMSBulkReport
 from ._normalize import QueryLike, make_normalizer, normalize_message_id
 from ._results import CallStats, MultiStatusResult, Outcome
 from ._retry import RetryPolicy
-from ._runner import FATAL_ERRORS, Rejected, Requester, RetryableFailure, run_batch
+from ._runner import (
+    FATAL_ERRORS,
+    BatchSettings,
+    Rejected,
+    Requester,
+    RetryableFailure,
+    run_batch,
+)
 from ._transport import Timeout, Transport, redact
-from ._wire import decode_mail_bulk, decode_sms_bulk
+from ._wire import DECODERS
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
 
@@ -90,9 +97,17 @@ class _Client(Generic[R]):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
+        response_format: str = "json",
         http_client: Any = None,
         clock: Clock | None = None,
     ) -> None:
+        if response_format not in ("json", "xml"):
+            raise ConfigurationError(
+                f"response_format must be 'json' or 'xml', got {response_format!r}"
+            )
+        self.response_format = response_format
+        self._xml = int(response_format == "xml")
+        self._format_params = {"_format": "xml"} if self._xml else None
         key = api_key if api_key is not None else os.environ.get(self._env_var)
         if not key:
             raise ConfigurationError(
@@ -118,9 +133,7 @@ class _Client(Generic[R]):
             # ever waits for a pooled connection (no pool timeouts under load).
             max_connections=self.max_concurrency + 1,
         )
-        self._limiter = RequestLimiter(
-            self.max_concurrency, max_requests_per_second, self._clock
-        )
+        self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
         self._closed = False
 
@@ -173,7 +186,7 @@ class _Client(Generic[R]):
     async def _bulk_status(
         self,
         message_id: str,
-        decode: Any,
+        endpoint: str,
         timeout: Timeout | _NotGiven,
         max_retries: int | None,
     ) -> R:
@@ -183,11 +196,15 @@ class _Client(Generic[R]):
             report: R = await self._requester.call(
                 "GET",
                 f"{self.base_url}/bulk-status",
-                decode,
+                DECODERS[endpoint][self._xml],
                 policy=policy,
                 timeout=effective_timeout,
                 stats=CallStats(),
-                params={"apiKey": self.__api_key, "messageId": message_id},
+                params={
+                    "apiKey": self.__api_key,
+                    "messageId": message_id,
+                    **(self._format_params or {}),
+                },
             )
         except RetryableFailure as failure:
             raise failure.to_error() from None
@@ -220,6 +237,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         retry: the backoff policy (:class:`RetryPolicy`).
         max_requests_per_second: a cap on request starts per second, client-wide.
         default_region: the region national numbers are parsed in (ISO 3166, ``"FR"``).
+        response_format: ``"json"`` (default) or ``"xml"``: the vendor's ``_format``; both
+            decode to the same typed results.
         http_client: a caller-owned ``httpx.AsyncClient``; the SDK never closes it.
         clock: a :class:`Clock` to drive time in tests.
     """
@@ -239,6 +258,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
         default_region: str = "FR",
+        response_format: str = "json",
         http_client: Any = None,
         clock: Clock | None = None,
     ) -> None:
@@ -257,6 +277,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             max_retries=max_retries,
             retry=retry,
             max_requests_per_second=max_requests_per_second,
+            response_format=response_format,
             http_client=http_client,
             clock=clock,
         )
@@ -291,21 +312,22 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         outcomes = builder.outcomes
         url = f"{self.base_url}/multi-status"
         fatal: list[Exception] = []
+        settings = BatchSettings(
+            requester=self._requester,
+            url=url,
+            api_key=self._api_key,
+            region=self.default_region,
+            policy=policy,
+            timeout=effective_timeout,
+            decode=DECODERS["multi"][self._xml],
+            params=self._format_params,
+        )
 
         async def work(receive: anyio.abc.ObjectReceiveStream[Batch]) -> None:
             async with receive:
                 async for slots, pairs in receive:
                     try:
-                        results = await run_batch(
-                            self._requester,
-                            url,
-                            self._api_key,
-                            pairs,
-                            region=self.default_region,
-                            policy=policy,
-                            timeout=effective_timeout,
-                            stats=stats,
-                        )
+                        results = await run_batch(settings, pairs, stats)
                     except FATAL_ERRORS as exc:
                         fatal.append(exc)
                         tg.cancel_scope.cancel()
@@ -352,7 +374,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             normal_id = normalize_message_id(message_id)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        return await self._bulk_status(str(normal_id), decode_sms_bulk, timeout, max_retries)
+        return await self._bulk_status(str(normal_id), "sms_bulk", timeout, max_retries)
 
 
 class MailPartnerClient(_Client[MailBulkReport]):
@@ -380,5 +402,4 @@ class MailPartnerClient(_Client[MailBulkReport]):
         text = str(message_id).strip() if isinstance(message_id, (int, str)) else ""
         if not text or isinstance(message_id, bool):
             raise ConfigurationError(f"invalid message id {message_id!r}: expected an id")
-        return await self._bulk_status(text, decode_mail_bulk, timeout, max_retries)
-
+        return await self._bulk_status(text, "mail_bulk", timeout, max_retries)

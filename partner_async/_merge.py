@@ -80,9 +80,7 @@ def _match_reformatted(
     tail = _digits(entry.phone_number)[-9:]
     if len(tail) < 6:
         return None
-    candidates = [
-        key for key in pending if key[1] == entry.message_id and key[0].endswith(tail)
-    ]
+    candidates = [key for key in pending if key[1] == entry.message_id and key[0].endswith(tail)]
     if len(candidates) != 1:
         return None
     return pending.pop(candidates[0])

@@ -14,6 +14,8 @@ import random
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import attrs
+
 from ._clock import Clock
 from ._codes import CodeKind, api_error, code_kind
 from ._exceptions import (
@@ -34,7 +36,14 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._transport import RawResponse, Timeout, Transport
 from ._wire import ErrorBody, MultiStatusBody, decode_multi_status, encode_multi_status
 
-__all__ = ["Requester", "RetryableFailure", "Rejected", "Split", "run_batch"]
+__all__ = [
+    "BatchSettings",
+    "Rejected",
+    "Requester",
+    "RetryableFailure",
+    "Split",
+    "run_batch",
+]
 
 logger = logging.getLogger("partner_async")
 
@@ -190,14 +199,16 @@ class Requester:
                         status = raw.status_code
                     except TransportError as exc:
                         status = type(exc).__name__
-                        raise RetryableFailure(
-                            UnresolvedReason.TRANSPORT_ERROR, str(exc)
-                        ) from None
+                        raise RetryableFailure(UnresolvedReason.TRANSPORT_ERROR, str(exc)) from None
                     finally:
                         if logger.isEnabledFor(logging.DEBUG):
                             logger.debug(
                                 "%s /%s items=%d status=%s attempt=%d elapsed=%.3fs",
-                                method, path, items, status, attempt + 1,
+                                method,
+                                path,
+                                items,
+                                status,
+                                attempt + 1,
                                 clock.now() - started,
                             )
                     return classify(raw, decode)
@@ -211,35 +222,50 @@ class Requester:
                     raise
                 logger.warning(
                     "%s /%s failed (%s); retry %d/%d in %.2fs",
-                    method, path, failure.detail, attempt + 1, policy.max_retries, delay,
+                    method,
+                    path,
+                    failure.detail,
+                    attempt + 1,
+                    policy.max_retries,
+                    delay,
                 )
                 attempt += 1
                 if not rate_limited:
                     await clock.sleep(delay)
 
 
+@attrs.frozen
+class BatchSettings:
+    """Everything one call's batches are sent with."""
+
+    requester: Requester
+    url: str
+    api_key: str
+    region: str
+    policy: RetryPolicy
+    timeout: Timeout
+    decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
+    params: dict[str, str] | None = None
+
+
 async def run_batch(
-    requester: Requester,
-    url: str,
-    api_key: str,
+    settings: BatchSettings,
     batch: Sequence[tuple[str, int]],
-    *,
-    region: str,
-    policy: RetryPolicy,
-    timeout: Timeout,
     stats: CallStats,
+    *,
     reask: bool = True,
 ) -> list[Outcome]:
     """One outcome per query of ``batch``, in order. Raises only fatal errors."""
     try:
-        body: MultiStatusBody = await requester.call(
+        body: MultiStatusBody = await settings.requester.call(
             "POST",
-            url,
-            decode_multi_status,
-            policy=policy,
-            timeout=timeout,
+            settings.url,
+            settings.decode,
+            policy=settings.policy,
+            timeout=settings.timeout,
             stats=stats,
-            json_body=encode_multi_status(api_key, batch),
+            params=settings.params,
+            json_body=encode_multi_status(settings.api_key, batch),
             items=len(batch),
         )
     except RetryableFailure as failure:
@@ -250,17 +276,17 @@ async def run_batch(
         middle = len(batch) // 2
         logger.info(
             "batch of %d refused (%s); splitting it to isolate the cause",
-            len(batch), refusal.error,
+            len(batch),
+            refusal.error,
         )
-        kwargs = {"region": region, "policy": policy, "timeout": timeout, "stats": stats}
-        first = await run_batch(requester, url, api_key, batch[:middle], **kwargs)  # type: ignore[arg-type]
-        second = await run_batch(requester, url, api_key, batch[middle:], **kwargs)  # type: ignore[arg-type]
+        first = await run_batch(settings, batch[:middle], stats)
+        second = await run_batch(settings, batch[middle:], stats)
         return first + second
     except Rejected as refusal:
         return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
 
     stats.batches += 1
-    matched, unexpected = match_entries(batch, body.entries, region)
+    matched, unexpected = match_entries(batch, body.entries, settings.region)
     stats.unexpected_entries += unexpected
     missing = [i for i, result in enumerate(matched) if result is None]
     if not missing:
@@ -270,10 +296,7 @@ async def run_batch(
     if reask:
         stats.reasked += len(missing)
         logger.info("%d queries missing from an answer; asking again", len(missing))
-        again = await run_batch(
-            requester, url, api_key, missing_queries,
-            region=region, policy=policy, timeout=timeout, stats=stats, reask=False,
-        )
+        again = await run_batch(settings, missing_queries, stats, reask=False)
     else:
         again = _unresolved(
             missing_queries,

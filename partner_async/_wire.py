@@ -1,5 +1,7 @@
 """Wire decoding and encoding: bytes <-> typed values, at the edge, in one place.
 
+JSON and the vendor's positional XML form (``_format=xml``) decode to the same values.
+
 All JSON goes through orjson and one cattrs converter (:data:`converter`), whose structure
 hooks accept every documented variant of every field: ``stopSms``/``stopSMS``, flags as
 ``"0"``/``"1"`` strings or booleans, dates as Unix timestamps in strings or integers,
@@ -33,9 +35,13 @@ __all__ = [
     "ErrorBody",
     "MultiStatusBody",
     "converter",
+    "DECODERS",
     "decode_mail_bulk",
+    "decode_mail_bulk_xml",
     "decode_multi_status",
+    "decode_multi_status_xml",
     "decode_sms_bulk",
+    "decode_sms_bulk_xml",
     "encode_multi_status",
 ]
 
@@ -129,6 +135,82 @@ def _loads(content: bytes) -> Any:
         raise ResponseFormatError(f"the answer is not valid JSON ({exc.msg})") from None
 
 
+# -- the positional XML form (``_format=xml``) ------------------------------------------
+
+_Tree = str | list["_Tree"]
+
+_MULTI_FIELDS = (
+    "success",
+    "code",
+    "phoneNumber",
+    "messageId",
+    "status",
+    "date",
+    "stopSms",
+    "isSpam",
+)
+_SMS_BULK_FIELDS = ("phoneNumber", "status", "stopSMS", "date")
+_MAIL_BULK_FIELDS = ("email", "token", "status", "cost", "stopMail", "date")
+
+
+def _tree(element: Any) -> _Tree:
+    children = list(element)
+    if children:
+        return [_tree(child) for child in children]
+    return (element.text or "").strip()
+
+
+def _parse_xml(content: bytes) -> list[_Tree]:
+    """The nested ``<entry>`` values of an XML answer, parsed safely (defusedxml)."""
+    from xml.etree.ElementTree import ParseError
+
+    import defusedxml.ElementTree
+    from defusedxml import DefusedXmlException
+
+    try:
+        root = defusedxml.ElementTree.fromstring(content)
+    except DefusedXmlException as exc:
+        raise ResponseFormatError(
+            f"refused an XML answer that declares entities or a DTD ({type(exc).__name__}): "
+            "possible entity-expansion attack"
+        ) from None
+    except ParseError as exc:
+        raise ResponseFormatError(f"the answer is not valid XML ({exc})") from None
+    tree = _tree(root)
+    if not isinstance(tree, list) or len(tree) < 2:
+        raise ResponseFormatError("the XML answer has no success and code entries")
+    return tree
+
+
+def _records(value: _Tree, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    if value == "":
+        return []
+    if not isinstance(value, list):
+        raise ResponseFormatError("the XML answer's list is not a list of entries")
+    records = []
+    for item in value:
+        if not isinstance(item, list):
+            raise ResponseFormatError("an XML list item is not an entry")
+        records.append(dict(zip(fields, item, strict=False)))  # not-found items are short
+    return records
+
+
+def xml_to_body(content: bytes, kind: str) -> dict[str, Any]:
+    """The JSON-shaped body of a positional XML answer (``kind``: multi, sms_bulk, mail_bulk)."""
+    values = _parse_xml(content)
+    success, code = values[0], values[1]
+    if success != "true":
+        message = values[2] if len(values) > 2 and isinstance(values[2], str) else ""
+        return {"success": False, "code": code, "message": message}
+    if kind == "multi":
+        entries = _records(values[2] if len(values) > 2 else "", _MULTI_FIELDS)
+        return {"success": True, "code": code, "StatutResponse_List": entries}
+    fields = _SMS_BULK_FIELDS if kind == "sms_bulk" else _MAIL_BULK_FIELDS
+    message_id = values[2] if len(values) > 2 and isinstance(values[2], str) else ""
+    entries = _records(values[3] if len(values) > 3 else "", fields)
+    return {"success": True, "code": code, "messageId": message_id, "StatutResponse_List": entries}
+
+
 def _error_body(body: dict[str, Any]) -> ErrorBody | None:
     """The vendor error in ``body``, if it is one."""
     success = body.get("success")
@@ -191,8 +273,16 @@ def encode_multi_status(api_key: str, queries: Sequence[tuple[str, int]]) -> byt
 
 
 def decode_multi_status(content: bytes) -> MultiStatusBody | ErrorBody:
-    """Decode a multi-status answer; :class:`ResponseFormatError` if it is not one."""
-    body = _loads(content)
+    """Decode a JSON multi-status answer; :class:`ResponseFormatError` if it is not one."""
+    return _multi_status_body(_loads(content))
+
+
+def decode_multi_status_xml(content: bytes) -> MultiStatusBody | ErrorBody:
+    """Decode an XML (``_format=xml``) multi-status answer."""
+    return _multi_status_body(xml_to_body(content, "multi"))
+
+
+def _multi_status_body(body: Any) -> MultiStatusBody | ErrorBody:
     if not isinstance(body, dict):
         raise ResponseFormatError("the answer is not a JSON object")
     error = _error_body(body)
@@ -258,8 +348,7 @@ def _bulk_entries(body: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _bulk_body(content: bytes) -> dict[str, Any] | ErrorBody:
-    body = _loads(content)
+def _bulk_body(body: Any) -> dict[str, Any] | ErrorBody:
     if not isinstance(body, dict):
         raise ResponseFormatError("the answer is not a JSON object")
     return _error_body(body) or body
@@ -277,8 +366,8 @@ def structure_mail_report(body: dict[str, Any], _: object = None) -> MailBulkRep
     return MailBulkReport(str(_first(body, "messageId", "message_id") or ""), recipients)
 
 
-def _decode_bulk(content: bytes, cls: type[Any]) -> Any:
-    body = _bulk_body(content)
+def _decode_bulk(raw_body: Any, cls: type[Any]) -> Any:
+    body = _bulk_body(raw_body)
     if isinstance(body, ErrorBody):
         return body
     try:
@@ -289,14 +378,38 @@ def _decode_bulk(content: bytes, cls: type[Any]) -> Any:
 
 def decode_sms_bulk(content: bytes) -> SMSBulkReport | ErrorBody:
     """Decode an SMS bulk-status answer."""
-    result: SMSBulkReport | ErrorBody = _decode_bulk(content, SMSBulkReport)
+    result: SMSBulkReport | ErrorBody = _decode_bulk(_loads(content), SMSBulkReport)
+    return result
+
+
+def decode_sms_bulk_xml(content: bytes) -> SMSBulkReport | ErrorBody:
+    """Decode an XML (``_format=xml``) SMS bulk-status answer."""
+    result: SMSBulkReport | ErrorBody = _decode_bulk(
+        xml_to_body(content, "sms_bulk"), SMSBulkReport
+    )
     return result
 
 
 def decode_mail_bulk(content: bytes) -> MailBulkReport | ErrorBody:
     """Decode a Mail Partner bulk-status answer."""
-    result: MailBulkReport | ErrorBody = _decode_bulk(content, MailBulkReport)
+    result: MailBulkReport | ErrorBody = _decode_bulk(_loads(content), MailBulkReport)
     return result
+
+
+def decode_mail_bulk_xml(content: bytes) -> MailBulkReport | ErrorBody:
+    """Decode an XML (``_format=xml``) Mail Partner bulk-status answer."""
+    result: MailBulkReport | ErrorBody = _decode_bulk(
+        xml_to_body(content, "mail_bulk"), MailBulkReport
+    )
+    return result
+
+
+#: (JSON decoder, XML decoder) per endpoint, chosen by the client's ``response_format``.
+DECODERS: dict[str, tuple[Any, Any]] = {
+    "multi": (decode_multi_status, decode_multi_status_xml),
+    "sms_bulk": (decode_sms_bulk, decode_sms_bulk_xml),
+    "mail_bulk": (decode_mail_bulk, decode_mail_bulk_xml),
+}
 
 
 converter.register_structure_hook(StatusResult, structure_status_result)

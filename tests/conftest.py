@@ -30,5 +30,3 @@ def router() -> Iterator[respx.MockRouter]:
     """A bare respx router (httpx-level patching, so the aiohttp transport is mocked too)."""
     with respx.mock(using="httpx", assert_all_called=False) as mock_router:
         yield mock_router
-
-

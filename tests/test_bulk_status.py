@@ -56,7 +56,9 @@ async def test_sms_bulk_status_sample(router: respx.MockRouter) -> None:
 
 async def test_sms_bulk_status_accepts_the_other_key_spellings(router: respx.MockRouter) -> None:
     body = {
-        "success": True, "code": 200, "messageId": 111,
+        "success": True,
+        "code": 200,
+        "messageId": 111,
         "StatutResponse_List": [
             {"phoneNumber": "+33600000001", "status": "UNDELIV", "stopSms": "1", "date": 1517989111}
         ],
@@ -70,7 +72,9 @@ async def test_sms_bulk_status_accepts_the_other_key_spellings(router: respx.Moc
 
 
 async def test_mail_bulk_status_sample(router: respx.MockRouter) -> None:
-    route = router.get(f"{MAIL_BASE}/bulk-status").respond(json=fixture_json("mail_bulk_status.json"))
+    route = router.get(f"{MAIL_BASE}/bulk-status").respond(
+        json=fixture_json("mail_bulk_status.json")
+    )
     async with mail() as m:
         report = await m.bulk_status("xxx")
     assert route.calls.last.request.url.params["messageId"] == "xxx"

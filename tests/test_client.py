@@ -27,9 +27,7 @@ def test_missing_api_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
         SMSPartnerClient()
 
 
-async def test_api_key_from_environment(
-    monkeypatch: pytest.MonkeyPatch, fake_api: FakeAPI
-) -> None:
+async def test_api_key_from_environment(monkeypatch: pytest.MonkeyPatch, fake_api: FakeAPI) -> None:
     monkeypatch.setenv("SMSPARTNER_API_KEY", API_KEY)
     async with SMSPartnerClient(base_url=SMS_BASE) as client:
         assert API_KEY not in repr(client)
@@ -64,7 +62,8 @@ def test_plain_http_only_for_loopback(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:9/v1", "https://x.fr/v1/"]
+    "url",
+    ["http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:9/v1", "https://x.fr/v1/"],
 )
 def test_loopback_and_https_base_urls(url: str) -> None:
     assert SMSPartnerClient(api_key="k", base_url=url).base_url == url.rstrip("/")

@@ -58,7 +58,10 @@ async def test_request_body_is_the_documented_one(fake_api: FakeAPI) -> None:
     async with client() as c:
         await c.multi_status([("+33699999993", 111111)])
     assert fake_api.requests == [
-        {"apiKey": API_KEY, "SMSStatut_List": [{"phoneNumber": "+33699999993", "messageId": 111111}]}
+        {
+            "apiKey": API_KEY,
+            "SMSStatut_List": [{"phoneNumber": "+33699999993", "messageId": 111111}],
+        }
     ]
 
 
@@ -201,7 +204,11 @@ async def test_missing_entries_are_reasked_once_then_unresolved(fake_api: FakeAP
         results = await c.multi_status([(x, 9) for x in p])
     assert_invariant(results, 6)
     assert [type(r).__name__ for r in results] == [
-        "StatusResult", "Unresolved", "StatusResult", "StatusResult", "StatusResult",
+        "StatusResult",
+        "Unresolved",
+        "StatusResult",
+        "StatusResult",
+        "StatusResult",
         "StatusResult",
     ]
     assert results[1].reason is UnresolvedReason.MISSING_FROM_RESPONSE  # type: ignore[union-attr]
@@ -212,7 +219,10 @@ async def test_missing_entries_are_reasked_once_then_unresolved(fake_api: FakeAP
 
 async def test_unexpected_and_duplicate_entries_are_ignored(fake_api: FakeAPI) -> None:
     fake_api.transform = lambda entries: [
-        *entries, entries[0], default_entry("+33699999999", 77), {"garbage": True}
+        *entries,
+        entries[0],
+        default_entry("+33699999999", 77),
+        {"garbage": True},
     ]
     async with client() as c:
         results = await c.multi_status([(p, 1) for p in phones(3)])
@@ -238,7 +248,8 @@ async def test_a_failing_batch_among_good_ones(fake_api: FakeAPI) -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "error"), [(10, AuthenticationError), (1, AuthenticationError), (30, PermissionDeniedError)]
+    ("code", "error"),
+    [(10, AuthenticationError), (1, AuthenticationError), (30, PermissionDeniedError)],
 )
 @pytest.mark.parametrize("http_status", [200, 401])
 async def test_fatal_errors_raise_and_cancel_the_rest(
@@ -310,10 +321,11 @@ async def test_each_request_level_code_has_its_outcome(
 
 
 async def test_the_vendor_samples_decode_field_by_field(fake_api: FakeAPI) -> None:
-    from ._fakes import fixture_json
 
-    for sample, text in (("multi_status.en.json", "Number not found"),
-                         ("multi_status.fr.json", "Numéro introuvable")):
+    for sample, text in (
+        ("multi_status.en.json", "Number not found"),
+        ("multi_status.fr.json", "Numéro introuvable"),
+    ):
         fake_api.respond = lambda body, s=sample: httpx.Response(200, json=fixture_json(s))
         async with client() as c:
             results = await c.multi_status(
@@ -324,7 +336,9 @@ async def test_the_vendor_samples_decode_field_by_field(fake_api: FakeAPI) -> No
         assert delivered.success is True and delivered.code == 200
         assert delivered.status is DeliveryStatus.DELIVERED
         assert delivered.timestamp == 1517934416
-        assert delivered.date is not None and delivered.date.isoformat() == "2018-02-06T16:26:56+00:00"
+        assert (
+            delivered.date is not None and delivered.date.isoformat() == "2018-02-06T16:26:56+00:00"
+        )
         assert delivered.stop_sms is False and delivered.is_spam is False
         for item in (missing1, missing2):
             assert isinstance(item, StatusResult)
@@ -342,9 +356,12 @@ async def test_the_vendor_samples_decode_field_by_field(fake_api: FakeAPI) -> No
         ({"stopSms": "false", "isSpam": "true"}, (False, True)),
     ],
 )
-async def test_flag_variants(fake_api: FakeAPI, variant: dict[str, Any], expected: tuple[bool, bool]) -> None:
+async def test_flag_variants(
+    fake_api: FakeAPI, variant: dict[str, Any], expected: tuple[bool, bool]
+) -> None:
     fake_api.entry = lambda p, m: {
-        k: v for k, v in {**default_entry(p, m), **variant}.items()
+        k: v
+        for k, v in {**default_entry(p, m), **variant}.items()
         if not (k == "stopSms" and "stopSMS" in variant)
     }
     async with client() as c:
