@@ -35,7 +35,7 @@ from ._models import (
     UnresolvedReason,
 )
 from ._normalize import InvalidInputError
-from ._results import CallStats, MultiStatusResult
+from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._status import DeliveryStatus
 from ._version import __version__
@@ -44,6 +44,7 @@ __all__ = [
     "APIError",
     "AnyioClock",
     "AuthenticationError",
+    "BatchResult",
     "CallStats",
     "ClientClosedError",
     "Clock",
@@ -60,6 +61,7 @@ __all__ = [
     "MultiStatusResult",
     "PartnerError",
     "PermissionDeniedError",
+    "Progress",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseFormatError",
@@ -70,6 +72,7 @@ __all__ = [
     "ServerError",
     "StatusQuery",
     "StatusResult",
+    "StatusUpdate",
     "TransportError",
     "Unresolved",
     "UnresolvedReason",

@@ -2,37 +2,82 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from itertools import islice
 
 import anyio.lowlevel
+import attrs
 
 from ._models import Unresolved, UnresolvedReason
 from ._normalize import InvalidQuery, raw_key
-from ._results import CallStats, Outcome
+from ._results import CallStats
 
 __all__ = ["Batch", "BatchBuilder", "iter_batches"]
 
-#: A batch: the outcome slots of its queries, and the ``(e164_phone, message_id)`` pairs.
-Batch = tuple[list[int], list[tuple[str, int]]]
+Key = tuple[object, object]
+
+
+@attrs.define(slots=True)
+class Batch:
+    """One request's worth of queries, and what was read while it filled.
+
+    Attributes:
+        number: 0-based, in input order.
+        slots: per sent query, its slot (see :class:`BatchBuilder`).
+        pairs: per sent query, ``(e164_phone, message_id)``.
+        settled: invalid queries read while this batch filled, with their slots.
+        read: input items read while this batch filled, duplicates included.
+    """
+
+    number: int
+    slots: list[int] = attrs.Factory(list)
+    pairs: list[tuple[str, int]] = attrs.Factory(list)
+    settled: list[tuple[int, Unresolved]] = attrs.Factory(list)
+    read: int = 0
+
+
+class _Window:
+    """The ``size`` most recently seen distinct keys (a bounded de-duplication set)."""
+
+    __slots__ = ("_order", "_seen", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._seen: set[Key] = set()
+        self._order: deque[Key] = deque()
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._seen
+
+    def add(self, key: Key) -> None:
+        if not self.size:
+            return
+        self._seen.add(key)
+        self._order.append(key)
+        if len(self._order) > self.size:
+            self._seen.discard(self._order.popleft())
 
 
 class BatchBuilder:
-    """Gives each distinct query a slot (its position among distinct queries), settles
-    invalid ones at once, and groups the valid ones into batches of ``batch_size``.
+    """Normalises input items, drops duplicates, and groups queries into batches.
 
-    ``outcomes`` grows by one slot per distinct query; workers fill the slots of the
-    batches they complete.
+    With ``window=None`` every distinct query is remembered in ``index``; with an int,
+    only the last ``window`` distinct queries are, and memory stays bounded. A query's
+    *slot* is its rank among distinct queries (what ``multi_status`` merges by), or with
+    ``positional=True`` its input position (what a stream reports).
     """
 
     __slots__ = (
+        "_batch",
         "_normalize",
-        "_pairs",
-        "_slots",
+        "_seen",
         "batch_size",
+        "batches",
+        "distinct",
         "index",
-        "outcomes",
         "position",
+        "positional",
         "stats",
     )
 
@@ -41,49 +86,60 @@ class BatchBuilder:
         normalize: Callable[[object, int], tuple[str, int]],
         batch_size: int,
         stats: CallStats,
+        *,
+        window: int | None = None,
+        positional: bool = False,
     ) -> None:
+        self.positional = positional
         self._normalize = normalize
         self.batch_size = batch_size
         self.stats = stats
-        self.index: dict[tuple[object, object], int] = {}
-        self.outcomes: list[Outcome | None] = []
+        self.index: dict[Key, int] = {}
+        self._seen: dict[Key, int] | _Window = self.index if window is None else _Window(window)
         self.position = 0
-        self._slots: list[int] = []
-        self._pairs: list[tuple[str, int]] = []
+        self.distinct = 0
+        self.batches = 0
+        self._batch = Batch(0)
 
     def add(self, item: object) -> Batch | None:
         """Take one input item; return a batch when it fills one."""
         position = self.position
         self.position = position + 1
+        batch = self._batch
+        batch.read += 1
         invalid: InvalidQuery | None = None
         try:
-            key: tuple[object, object] = self._normalize(item, position)
+            key: Key = self._normalize(item, position)
         except InvalidQuery as exc:
             invalid = exc
             key = raw_key(exc.query.phone_number, exc.query.message_id)
-        index = self.index
-        if key in index:
+        seen = self._seen
+        if key in seen:
             self.stats.duplicates += 1
             return None
-        slot = index[key] = len(self.outcomes)
+        slot = position if self.positional else self.distinct
+        if seen is self.index:
+            self.index[key] = slot
+        else:
+            seen.add(key)  # type: ignore[union-attr]
+        self.distinct += 1
         if invalid is not None:
-            self.outcomes.append(
-                Unresolved(invalid.query, UnresolvedReason.INVALID_QUERY, invalid.detail)
-            )
+            reason = UnresolvedReason.INVALID_QUERY
+            batch.settled.append((slot, Unresolved(invalid.query, reason, invalid.detail)))
             return None
-        self.outcomes.append(None)
-        self._slots.append(slot)
-        self._pairs.append(key)  # type: ignore[arg-type]
-        if len(self._slots) >= self.batch_size:
+        batch.slots.append(slot)
+        batch.pairs.append(key)  # type: ignore[arg-type]
+        if len(batch.pairs) >= self.batch_size:
             return self.flush()
         return None
 
     def flush(self) -> Batch | None:
-        """The partial batch, if any."""
-        if not self._slots:
+        """The batch being filled, if anything was read into it."""
+        batch = self._batch
+        if not batch.read:
             return None
-        batch = (self._slots, self._pairs)
-        self._slots, self._pairs = [], []
+        self.batches += 1
+        self._batch = Batch(self.batches)
         return batch
 
 

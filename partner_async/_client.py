@@ -6,34 +6,33 @@ Data flows one way: input queries -> ``_normalize`` -> ``_batching`` -> ``_runne
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import os
-from collections.abc import AsyncIterable, Iterable
-from contextlib import aclosing
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, TypeVar
 from urllib.parse import urlsplit
 
-import anyio
-import anyio.abc
 import attrs
 
-from ._batching import Batch, BatchBuilder, iter_batches
+from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
 from ._exceptions import ClientClosedError, ConfigurationError, PartnerError
 from ._limits import RequestLimiter
-from ._models import MailBulkReport, SMSBulkReport
+from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
 from ._normalize import QueryLike, make_normalizer, normalize_message_id
-from ._results import CallStats, MultiStatusResult, Outcome
+from ._pipeline import Deliver, ProgressCallback, ProgressTracker, run_pipeline, stream_batches
+from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, StatusUpdate
 from ._retry import RetryPolicy
 from ._runner import (
-    FATAL_ERRORS,
     BatchSettings,
     Rejected,
     Requester,
     RetryableFailure,
-    run_batch,
 )
+from ._status import DeliveryStatus
 from ._transport import Timeout, Transport, redact
 from ._wire import DECODERS
 
@@ -218,6 +217,28 @@ class _Client(Generic[R]):
 
 _C = TypeVar("_C", bound=_Client[Any])
 
+_RETRYABLE_REASONS = frozenset(
+    {
+        UnresolvedReason.MISSING_FROM_RESPONSE,
+        UnresolvedReason.RATE_LIMITED,
+        UnresolvedReason.SERVER_ERROR,
+        UnresolvedReason.TRANSPORT_ERROR,
+        UnresolvedReason.MALFORMED_RESPONSE,
+    }
+)
+
+
+def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> bool:
+    if type(outcome) is StatusResult:
+        return outcome.status is DeliveryStatus.WAITING
+    return type(outcome) is Unresolved and outcome.reason in retryable
+
+
+def _add_stats(total: CallStats, more: CallStats) -> None:
+    for field in attrs.fields(CallStats):
+        if field.name not in ("queries", "duplicates"):
+            setattr(total, field.name, getattr(total, field.name) + getattr(more, field.name))
+
 
 class SMSPartnerClient(_Client[SMSBulkReport]):
     """Async client for the SMS Partner delivery-status API.
@@ -282,10 +303,24 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             clock=clock,
         )
 
+    def _settings(self, timeout: Timeout | _NotGiven, max_retries: int | None) -> BatchSettings:
+        policy, effective_timeout = self._call_options(timeout, max_retries)
+        return BatchSettings(
+            requester=self._requester,
+            url=f"{self.base_url}/multi-status",
+            api_key=self._api_key,
+            region=self.default_region,
+            policy=policy,
+            timeout=effective_timeout,
+            decode=DECODERS["multi"][self._xml],
+            params=self._format_params,
+        )
+
     async def multi_status(
         self,
         queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
         *,
+        progress: ProgressCallback | None = None,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> MultiStatusResult:
@@ -299,61 +334,150 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         Every distinct query ends in exactly one outcome. Raises
         :class:`AuthenticationError` or :class:`PermissionDeniedError` at once (cancelling
         the other batches) when the key or account is refused; any other failure of a
-        batch leaves its queries :class:`Unresolved` with the reason.
+        batch leaves its queries :class:`Unresolved` with the reason. ``progress`` is
+        called with a :class:`Progress` after every batch.
 
         >>> results = await client.multi_status([("0612345678", 1226613)])  # doctest: +SKIP
         >>> results.get("+33612345678", 1226613).status  # doctest: +SKIP
         <DeliveryStatus.DELIVERED: 'Delivered'>
         """
         self._check_open()
-        policy, effective_timeout = self._call_options(timeout, max_retries)
+        settings = self._settings(timeout, max_retries)
         stats = CallStats()
         builder = BatchBuilder(self._normalize, self.batch_size, stats)
-        outcomes = builder.outcomes
-        url = f"{self.base_url}/multi-status"
-        fatal: list[Exception] = []
-        settings = BatchSettings(
-            requester=self._requester,
-            url=url,
-            api_key=self._api_key,
-            region=self.default_region,
-            policy=policy,
-            timeout=effective_timeout,
-            decode=DECODERS["multi"][self._xml],
-            params=self._format_params,
-        )
+        tracker = ProgressTracker(progress, queries, stats, self._limiter)
+        outcomes: list[Outcome | None] = []
 
-        async def work(receive: anyio.abc.ObjectReceiveStream[Batch]) -> None:
-            async with receive:
-                async for slots, pairs in receive:
-                    try:
-                        results = await run_batch(settings, pairs, stats)
-                    except FATAL_ERRORS as exc:
-                        fatal.append(exc)
-                        tg.cancel_scope.cancel()
-                        return
-                    for slot, outcome in zip(slots, results, strict=True):
-                        outcomes[slot] = outcome
+        async def collect(batch: Batch, sent: list[Outcome]) -> None:
+            if len(outcomes) < builder.distinct:
+                outcomes.extend([None] * (builder.distinct - len(outcomes)))
+            for slot, outcome in zip(batch.slots, sent, strict=True):
+                outcomes[slot] = outcome
+            for slot, outcome in batch.settled:
+                outcomes[slot] = outcome
+            tracker.batch_done(batch, sent)
 
-        async with anyio.create_task_group() as tg:
-            send, receive = anyio.create_memory_object_stream[Batch](0)
-            with receive:
-                for _ in range(self.max_concurrency):
-                    tg.start_soon(work, receive.clone())
-            try:
-                async with send, aclosing(iter_batches(queries, builder)) as batches:
-                    async for batch in batches:
-                        await send.send(batch)
-            except Exception as exc:  # bad input or the caller's iterator failing
-                fatal.append(exc)
-                tg.cancel_scope.cancel()
-        if fatal:
-            # Raised as itself, not wrapped in an exception group.
-            raise fatal[0]
-        if None in outcomes:  # pragma: no cover - an invariant, guarded for safety
+        await run_pipeline(queries, builder, settings, stats, collect, self.max_concurrency)
+        if None in outcomes or len(outcomes) != builder.distinct:  # pragma: no cover
             raise RuntimeError("partner_async bug: a query ended without an outcome")
         done: list[Outcome] = outcomes  # type: ignore[assignment]
         return MultiStatusResult(done, builder.index, self._normalize, stats)
+
+    def iter_multi_status(
+        self,
+        queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
+        *,
+        ordered: bool = False,
+        dedupe_window: int | None = 100_000,
+        progress: ProgressCallback | None = None,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[BatchResult]]:
+        """Stream results batch by batch, in memory bounded whatever the input's length.
+
+        >>> async with client.iter_multi_status(rows, ordered=True) as batches:  # doctest: +SKIP
+        ...     async for batch in batches:
+        ...         save(batch.outcomes)
+
+        The input is read lazily, at most a few batches ahead of the requests; a slow
+        consumer slows the requests (backpressure). ``ordered=True`` yields batches in
+        input order. Leaving the block early, or an exception in it, cancels the requests
+        in flight. Each :class:`BatchResult` gives the input positions of its outcomes.
+
+        De-duplication: a stream remembers the last ``dedupe_window`` distinct queries
+        (100,000 by default, a few MB), so a repeat further back than that is asked and
+        reported again. ``None`` remembers every query (memory grows with the input, as in
+        :meth:`multi_status`); ``0`` turns de-duplication off.
+        """
+        self._check_open()
+        if dedupe_window is not None and (type(dedupe_window) is not int or dedupe_window < 0):
+            raise ConfigurationError(
+                f"dedupe_window must be None or an int >= 0, got {dedupe_window!r}"
+            )
+        settings = self._settings(timeout, max_retries)
+        stats = CallStats()
+        builder = BatchBuilder(
+            self._normalize, self.batch_size, stats, window=dedupe_window, positional=True
+        )
+        tracker = ProgressTracker(progress, queries, stats, self._limiter)
+
+        async def run(deliver: Deliver) -> None:
+            async def report(batch: Batch, sent: list[Outcome]) -> None:
+                tracker.batch_done(batch, sent)
+                await deliver(batch, sent)
+
+            await run_pipeline(queries, builder, settings, stats, report, self.max_concurrency)
+
+        return stream_batches(run, ordered=ordered)
+
+    async def wait_for_final(
+        self,
+        queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
+        *,
+        timeout: float,
+        poll_interval: float = 30.0,
+        backoff: float = 1.5,
+        max_interval: float = 1800.0,
+        retry_unresolved: bool = True,
+        on_update: Callable[[StatusUpdate], Any] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> MultiStatusResult:
+        """Query once, then re-query what is not final until it is, or ``timeout`` passes.
+
+        After the first pass, only the queries still ``Waiting`` (and, with
+        ``retry_unresolved``, those left unresolved by a transient failure) are asked
+        again, first after ``poll_interval`` seconds, then at intervals growing by
+        ``backoff`` up to ``max_interval``. Returns the merged result set; queries still
+        Waiting at the deadline stay Waiting (see :attr:`MultiStatusResult.waiting`).
+
+        ``on_update`` (a function or coroutine function) receives a
+        :class:`StatusUpdate` for every outcome that changes, as it happens, so a
+        service can persist statuses incrementally. A known status is never replaced
+        by a later failure to fetch it.
+
+        >>> results = await client.wait_for_final(pairs, timeout=48 * 3600)  # doctest: +SKIP
+
+        ``timeout`` is the whole wait in seconds (requests keep the client's own timeout).
+        """
+        for name, value in (
+            ("timeout", timeout),
+            ("poll_interval", poll_interval),
+            ("max_interval", max_interval),
+        ):
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise ConfigurationError(f"{name} must be a number >= 0, got {value!r}")
+        if not (isinstance(backoff, (int, float)) and backoff >= 1):
+            raise ConfigurationError(f"backoff must be a number >= 1, got {backoff!r}")
+        clock = self._clock
+        deadline = clock.now() + timeout
+        results = await self.multi_status(queries, progress=progress)
+        retryable = _RETRYABLE_REASONS if retry_unresolved else frozenset()
+        interval = float(poll_interval)
+        round_number = 0
+        while True:
+            pending = [o for o in results if _needs_poll(o, retryable)]
+            remaining = deadline - clock.now()
+            if not pending or remaining <= 0:
+                break
+            await clock.sleep(min(interval, remaining))
+            interval = min(interval * backoff, max_interval)
+            round_number += 1
+            again = await self.multi_status(
+                [(o.query.phone_number, o.query.message_id) for o in pending], progress=progress
+            )
+            _add_stats(results.stats, again.stats)
+            for previous, current in zip(pending, again, strict=True):
+                if current == previous or (
+                    type(current) is Unresolved and type(previous) is StatusResult
+                ):
+                    continue
+                query = previous.query
+                results._replace(results._slot(query.phone_number, query.message_id), current)  # type: ignore[arg-type]
+                if on_update is not None:
+                    outcome = on_update(StatusUpdate(previous, current, round_number))
+                    if inspect.isawaitable(outcome):
+                        await outcome
+        return results
 
     async def bulk_status(
         self,

@@ -12,7 +12,14 @@ from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason
 from ._normalize import InvalidInputError, InvalidQuery, raw_key
 from ._status import DeliveryStatus
 
-__all__ = ["CallStats", "MultiStatusResult", "Outcome"]
+__all__ = [
+    "BatchResult",
+    "CallStats",
+    "MultiStatusResult",
+    "Outcome",
+    "Progress",
+    "StatusUpdate",
+]
 
 #: What one distinct query ends as.
 Outcome: TypeAlias = Union[StatusResult, Unresolved]  # noqa: UP007 - runtime alias, py3.10
@@ -39,6 +46,72 @@ class CallStats:
     batches: int = 0
     reasked: int = 0
     unexpected_entries: int = 0
+
+
+@attrs.frozen(slots=True)
+class Progress:
+    """Where a call stands, passed to its ``progress`` callback after every batch.
+
+    Attributes:
+        done: input items settled, duplicates included (ends equal to ``total``).
+        total: input items in all, or None for an unsized input (a generator, a stream).
+        in_flight: requests of the client in flight now.
+        requests: requests this call sent, retries included.
+        retries: retries this call made.
+        unresolved: distinct queries of this call that ended unresolved so far.
+    """
+
+    done: int
+    total: int | None
+    in_flight: int
+    requests: int
+    retries: int
+    unresolved: int
+
+
+@attrs.frozen(slots=True)
+class BatchResult:
+    """The outcomes of one batch of a stream (``iter_multi_status``).
+
+    ``positions[i]`` is the input position (0-based, first appearance) of the query that
+    ``outcomes[i]`` answers; both are in input order. Invalid queries read while the batch
+    filled are part of it, as :class:`Unresolved` outcomes.
+    """
+
+    number: int
+    positions: tuple[int, ...]
+    outcomes: tuple[Outcome, ...]
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    @property
+    def results(self) -> list[StatusResult]:
+        """The answered queries of this batch."""
+        return [o for o in self.outcomes if type(o) is StatusResult]
+
+    @property
+    def unresolved(self) -> list[Unresolved]:
+        """The unresolved queries of this batch."""
+        return [o for o in self.outcomes if type(o) is Unresolved]
+
+
+@attrs.frozen(slots=True)
+class StatusUpdate:
+    """A query's outcome changed while ``wait_for_final`` polled.
+
+    Attributes:
+        previous: the outcome before this round.
+        current: the new outcome.
+        round: the polling round (1 for the first re-query).
+    """
+
+    previous: Outcome
+    current: Outcome
+    round: int
 
 
 class MultiStatusResult:
@@ -120,6 +193,21 @@ class MultiStatusResult:
     def unresolved(self) -> list[Unresolved]:
         """The queries that got no answer, each with its reason, in input order."""
         return [o for o in self._outcomes if type(o) is Unresolved]
+
+    @property
+    def waiting(self) -> list[StatusResult]:
+        """The answered queries whose status is still Waiting (not final)."""
+        return [
+            o
+            for o in self._outcomes
+            if type(o) is StatusResult and o.status is DeliveryStatus.WAITING
+        ]
+
+    def _replace(self, slot: int, outcome: Outcome) -> None:
+        self._outcomes[slot] = outcome
+
+    def _slot(self, phone_number: str, message_id: int) -> int:
+        return self._index[(phone_number, message_id)]
 
     def counts_by_status(self) -> Counter[DeliveryStatus]:
         """How many answered queries have each delivery status."""

@@ -85,3 +85,21 @@ class FakeAPI:
 def phones(n: int, start: int = 0) -> list[str]:
     """``n`` distinct valid French mobile numbers in E.164."""
     return [f"+3361{i:07d}" for i in range(start, start + n)]
+
+
+class FakeClock:
+    """A clock whose sleeps return at once and advance virtual time (a ``Clock``)."""
+
+    def __init__(self) -> None:
+        self.time = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        import anyio.lowlevel
+
+        self.sleeps.append(seconds)
+        self.time += max(seconds, 0.0)
+        await anyio.lowlevel.checkpoint()

@@ -1,0 +1,118 @@
+"""wait_for_final: re-query what is not final, growing intervals, a deadline, updates."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from partner_async import (
+    DeliveryStatus,
+    SMSPartnerClient,
+    StatusResult,
+    StatusUpdate,
+    Unresolved,
+    UnresolvedReason,
+)
+
+from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, default_entry, phones
+
+pytestmark = pytest.mark.anyio
+
+
+def waiting_until(polls: dict[str, int]) -> Any:
+    """An entry function: each phone is Waiting for its first ``polls[phone]`` answers."""
+    asked: Counter[str] = Counter()
+
+    def entry(phone: str, message_id: int) -> dict[str, Any]:
+        asked[phone] += 1
+        status = "Waiting" if asked[phone] <= polls.get(phone, 0) else "Delivered"
+        return {**default_entry(phone, message_id), "status": status}
+
+    return entry
+
+
+async def test_waiting_items_are_followed_to_final(fake_api: FakeAPI) -> None:
+    p = phones(5)
+    fake_api.entry = waiting_until({p[1]: 1, p[2]: 3})
+    clock = FakeClock()
+    updates: list[StatusUpdate] = []
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=clock) as c:
+        results = await c.wait_for_final(
+            [(x, 1) for x in p], timeout=3600, poll_interval=10, backoff=2, on_update=updates.append
+        )
+    assert results.waiting == []
+    assert results.counts_by_status() == {DeliveryStatus.DELIVERED: 5}
+    # only the waiting ones were asked again, at growing intervals
+    assert [len(b["SMSStatut_List"]) for b in fake_api.requests] == [5, 2, 1, 1]
+    assert clock.sleeps == [10, 20, 40]
+    assert [(u.current.phone_number, u.round) for u in updates] == [(p[1], 1), (p[2], 3)]
+    assert all(
+        isinstance(u.previous, StatusResult) and u.previous.status is DeliveryStatus.WAITING
+        for u in updates
+    )
+    assert results.stats.requests == 4
+
+
+async def test_deadline_leaves_items_waiting(fake_api: FakeAPI) -> None:
+    p = phones(2)
+    fake_api.entry = waiting_until({p[0]: 100})
+    clock = FakeClock()
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=clock) as c:
+        results = await c.wait_for_final(
+            [(x, 1) for x in p], timeout=100, poll_interval=30, backoff=2, max_interval=45
+        )
+    assert [r.phone_number for r in results.waiting] == [p[0]]
+    assert clock.sleeps == [30, 45, 25]  # capped by max_interval, then by the deadline
+    assert clock.time == 1100
+
+
+async def test_transient_failures_are_retried_and_known_statuses_kept(fake_api: FakeAPI) -> None:
+    p = phones(2)
+    fake_api.entry = waiting_until({p[0]: 1})
+    fake_api.script[0] = httpx.Response(503)  # the first pass fails for both
+    fake_api.script[2] = httpx.Response(503)  # a later poll fails: the known status stays
+    clock = FakeClock()
+    async with SMSPartnerClient(
+        api_key=API_KEY, base_url=SMS_BASE, clock=clock, max_retries=0
+    ) as c:
+        results = await c.wait_for_final([(x, 1) for x in p], timeout=1000, poll_interval=1)
+    assert all(isinstance(r, StatusResult) for r in results)
+    assert results.counts_by_status() == {DeliveryStatus.DELIVERED: 2}
+
+
+async def test_retry_unresolved_off_leaves_failures(fake_api: FakeAPI) -> None:
+    fake_api.script[0] = httpx.Response(503)
+    async with SMSPartnerClient(
+        api_key=API_KEY, base_url=SMS_BASE, clock=FakeClock(), max_retries=0
+    ) as c:
+        results = await c.wait_for_final(
+            [("+33612345678", 1)], timeout=1000, retry_unresolved=False
+        )
+    [u] = results
+    assert isinstance(u, Unresolved) and u.reason is UnresolvedReason.SERVER_ERROR
+    assert len(fake_api.requests) == 1
+
+
+async def test_async_on_update_is_awaited(fake_api: FakeAPI) -> None:
+    fake_api.entry = waiting_until({"+33612345678": 1})
+    seen: list[DeliveryStatus] = []
+
+    async def persist(update: StatusUpdate) -> None:
+        assert isinstance(update.current, StatusResult)
+        seen.append(update.current.status)
+
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=FakeClock()) as c:
+        await c.wait_for_final([("0612345678", 1)], timeout=60, on_update=persist)
+    assert seen == [DeliveryStatus.DELIVERED]
+
+
+@pytest.mark.parametrize(
+    "bad", [{"timeout": -1}, {"timeout": 1, "backoff": 0.5}, {"timeout": 1, "poll_interval": -2}]
+)
+async def test_options_are_validated(bad: dict[str, Any]) -> None:
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE) as c:
+        with pytest.raises(ValueError, match=next(iter(bad.keys() - {"timeout"}), "timeout")):
+            await c.wait_for_final([], **bad)
