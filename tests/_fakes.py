@@ -53,6 +53,8 @@ class FakeAPI:
         self.transform: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] = lambda e: e
         self.script: dict[int, httpx.Response] = {}
         self.respond: Callable[[dict[str, Any]], httpx.Response | None] = lambda body: None
+        self.clock: FakeClock | None = None
+        self.started: list[float] = []  # request times by ``clock``, when set
 
     @property
     def sent_items(self) -> list[tuple[str, int]]:
@@ -64,6 +66,8 @@ class FakeAPI:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         number = len(self.requests)
+        if self.clock is not None:
+            self.started.append(self.clock.now())
         body = orjson.loads(request.content)
         self.requests.append(body)
         if number in self.script:
