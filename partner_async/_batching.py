@@ -72,6 +72,7 @@ class BatchBuilder:
         "_batch",
         "_normalize",
         "_seen",
+        "_start",
         "batch_size",
         "batches",
         "distinct",
@@ -100,44 +101,68 @@ class BatchBuilder:
         self.distinct = 0
         self.batches = 0
         self._batch = Batch(0)
+        self._start = 0  # the input position the current batch started filling at
 
-    def add(self, item: object) -> Batch | None:
-        """Take one input item; return a batch when it fills one."""
-        position = self.position
-        self.position = position + 1
-        batch = self._batch
-        batch.read += 1
-        invalid: InvalidQuery | None = None
-        try:
-            key: Key = self._normalize(item, position)
-        except InvalidQuery as exc:
-            invalid = exc
-            key = raw_key(exc.query.phone_number, exc.query.message_id)
+    def extend(self, items: Iterable[object]) -> list[Batch]:
+        """Take input items; return the batches they filled (the hot loop of the SDK)."""
+        full: list[Batch] = []
+        normalize = self._normalize
         seen = self._seen
-        if key in seen:
-            self.stats.duplicates += 1
-            return None
-        slot = position if self.positional else self.distinct
-        if seen is self.index:
-            self.index[key] = slot
-        else:
-            seen.add(key)  # type: ignore[union-attr]
-        self.distinct += 1
-        if invalid is not None:
-            reason = UnresolvedReason.INVALID_QUERY
-            batch.settled.append((slot, Unresolved(invalid.query, reason, invalid.detail)))
-            return None
-        batch.slots.append(slot)
-        batch.pairs.append(key)  # type: ignore[arg-type]
-        if len(batch.pairs) >= self.batch_size:
-            return self.flush()
-        return None
+        index = self.index if seen is self.index else None
+        remember = None if index is not None else seen.add  # type: ignore[union-attr]
+        positional = self.positional
+        size = self.batch_size
+        position = self.position
+        distinct = self.distinct
+        duplicates = 0
+        batch = self._batch
+        slots, pairs = batch.slots, batch.pairs
+        filled = len(pairs)
+        for item in items:
+            try:
+                key: Key = normalize(item, position)
+                invalid: InvalidQuery | None = None
+            except InvalidQuery as exc:
+                invalid = exc
+                key = raw_key(exc.query.phone_number, exc.query.message_id)
+            position += 1
+            if key in seen:
+                duplicates += 1
+                continue
+            slot = position - 1 if positional else distinct
+            distinct += 1
+            if index is not None:
+                index[key] = slot
+            else:
+                remember(key)  # type: ignore[misc]
+            if invalid is not None:
+                reason = UnresolvedReason.INVALID_QUERY
+                batch.settled.append((slot, Unresolved(invalid.query, reason, invalid.detail)))
+                continue
+            slots.append(slot)
+            pairs.append(key)  # type: ignore[arg-type]
+            filled += 1
+            if filled >= size:
+                batch.read = position - self._start
+                self._start = position
+                full.append(batch)
+                self.batches += 1
+                batch = Batch(self.batches)
+                slots, pairs = batch.slots, batch.pairs
+                filled = 0
+        self.position = position
+        self.distinct = distinct
+        self.stats.duplicates += duplicates
+        self._batch = batch
+        return full
 
     def flush(self) -> Batch | None:
         """The batch being filled, if anything was read into it."""
         batch = self._batch
+        batch.read = self.position - self._start
         if not batch.read:
             return None
+        self._start = self.position
         self.batches += 1
         self._batch = Batch(self.batches)
         return batch
@@ -148,22 +173,26 @@ async def iter_batches(
 ) -> AsyncGenerator[Batch, None]:
     """Read ``queries`` lazily (sync or async) and yield full batches, then the last one.
 
-    A sync iterable is read in chunks of ``batch_size`` between checkpoints, so a long
-    run of duplicates or invalid items never starves the event loop.
+    Items are read ``batch_size`` at a time (a batch is only sent once full anyway), with
+    a checkpoint after each chunk, so a long run of duplicates or invalid items never
+    starves the event loop.
     """
-    add = builder.add
+    size = builder.batch_size
     if isinstance(queries, AsyncIterable):
+        chunk: list[object] = []
         async for item in queries:
-            batch = add(item)
-            if batch is not None:
-                yield batch
+            chunk.append(item)
+            if len(chunk) >= size:
+                for batch in builder.extend(chunk):
+                    yield batch
+                chunk = []
+        for batch in builder.extend(chunk):
+            yield batch
     else:
         iterator = iter(queries)
-        while chunk := list(islice(iterator, builder.batch_size)):
-            for item in chunk:
-                batch = add(item)
-                if batch is not None:
-                    yield batch
+        while chunk := list(islice(iterator, size)):
+            for batch in builder.extend(chunk):
+                yield batch
             await anyio.lowlevel.checkpoint()
     builder.stats.queries = builder.position
     last = builder.flush()

@@ -358,7 +358,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             tracker.batch_done(batch, sent)
 
         await run_pipeline(queries, builder, settings, stats, collect, self.max_concurrency)
-        if None in outcomes or len(outcomes) != builder.distinct:  # pragma: no cover
+        if len(outcomes) != builder.distinct or any(o is None for o in outcomes):
             raise RuntimeError("partner_async bug: a query ended without an outcome")
         done: list[Outcome] = outcomes  # type: ignore[assignment]
         return MultiStatusResult(done, builder.index, self._normalize, stats)

@@ -70,8 +70,11 @@ def _parse_phone(text: str, region: str) -> str:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise _Invalid(f"invalid phone number {text!r}: {exc._msg}") from None
-    if not phonenumbers.is_valid_number(number):
-        raise _Invalid(f"invalid phone number {text!r}: not a valid number for region {region}")
+    # "possible" (right length for its country), not "valid" (in an allocated range): the
+    # metadata of allocated ranges lags behind operators, and E.164 input is not checked
+    # against it either.
+    if not phonenumbers.is_possible_number(number):
+        raise _Invalid(f"invalid phone number {text!r}: not a possible number for region {region}")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -110,7 +113,21 @@ def make_normalizer(region: str) -> Callable[[object, int], tuple[str, int]]:
     """
 
     def normalize(item: object, position: int) -> tuple[str, int]:
-        phone, message_id = _as_pair(item, position)
+        if type(item) is tuple and len(item) == 2:
+            phone, message_id = item
+            # Fast path: already ``(E.164, positive int)``; the tuple itself is the key.
+            if (
+                type(message_id) is int
+                and message_id > 0
+                and type(phone) is str
+                and phone[:1] == "+"
+                and 9 <= len(phone) <= 16
+                and phone[1:].isdigit()
+                and phone.isascii()
+            ):
+                return item
+        else:
+            phone, message_id = _as_pair(item, position)
         try:
             return normalize_phone(phone, region), normalize_message_id(message_id)
         except ValueError as exc:

@@ -232,33 +232,66 @@ def _error_body(body: dict[str, Any]) -> ErrorBody | None:
 _LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
 
 
+_MISSING = object()
+_FLAG_OF: dict[object, bool] = {"0": False, "1": True, False: False, True: True}
+_flag_of = _FLAG_OF.get
+
+
 def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusResult:
-    """One multi-status entry (as echoed: ``phone_number`` is the server's text)."""
+    """One multi-status entry (as echoed: ``phone_number`` is the server's text).
+
+    The documented shape takes a fast path (about 1 µs); every other variant goes
+    through the general coercions.
+    """
     get = entry.get
-    status_text = get("status")
-    if type(status_text) is not str:
-        status_text = "" if status_text is None else str(status_text)
-    success = to_flag(get("success"))
+    success = get("success")
     code = get("code")
-    code = to_int(code) if code is not None else (200 if success is not False else 0)
-    if success is None:
-        success = code == 200
+    phone = get("phoneNumber")
+    message_id = get("messageId")
+    text = get("status")
+    date = get("date")
     stop = get("stopSms")
     if stop is None:
         stop = get("stopSMS")
-    phone = get("phoneNumber")
+    spam = get("isSpam")
+    if (
+        (success is True or success is False)
+        and type(code) is int
+        and type(phone) is str
+        and type(message_id) is int
+        and type(text) is str
+    ):
+        stop_flag = _flag_of(stop, _MISSING)
+        spam_flag = _flag_of(spam, _MISSING)
+        return StatusResult(
+            phone,
+            message_id,
+            success,
+            code,
+            parse_status(text),
+            text,
+            int(date) if type(date) is str and date.isdigit() else to_timestamp(date),
+            to_flag(stop) if stop_flag is _MISSING else stop_flag,  # type: ignore[arg-type]
+            to_flag(spam) if spam_flag is _MISSING else spam_flag,  # type: ignore[arg-type]
+        )
+    if type(text) is not str:
+        text = "" if text is None else str(text)
+    success_flag = to_flag(success)
+    code = to_int(code) if code is not None else (200 if success_flag is not False else 0)
+    if success_flag is None:
+        success_flag = code == 200
     if type(phone) is not str:
         phone = "" if phone is None else str(phone)
     return StatusResult(
         phone,
-        to_int(get("messageId")),
-        success,
+        to_int(message_id),
+        success_flag,
         code,
-        parse_status(status_text),
-        status_text,
-        to_timestamp(get("date")),
+        parse_status(text),
+        text,
+        to_timestamp(date),
         to_flag(stop),
-        to_flag(get("isSpam")),
+        to_flag(spam),
     )
 
 
