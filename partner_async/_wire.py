@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import attrs
 import orjson
@@ -44,6 +44,8 @@ __all__ = [
     "decode_sms_bulk_xml",
     "encode_multi_status",
 ]
+
+R = TypeVar("R", SMSBulkReport, MailBulkReport)
 
 converter = make_converter(detailed_validation=False)
 """The SDK's cattrs converter (orjson flavour): wire dicts <-> the public value classes."""
@@ -399,42 +401,26 @@ def structure_mail_report(body: dict[str, Any], _: object = None) -> MailBulkRep
     return MailBulkReport(str(_first(body, "messageId", "message_id") or ""), recipients)
 
 
-def _decode_bulk(raw_body: Any, cls: type[Any]) -> Any:
-    body = _bulk_body(raw_body)
-    if isinstance(body, ErrorBody):
-        return body
-    try:
-        return converter.structure(body, cls)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise ResponseFormatError(f"the answer has an unexpected field: {exc}") from None
+def _bulk_decoder(cls: type[R], kind: str, *, xml: bool) -> Callable[[bytes], R | ErrorBody]:
+    """A decoder of one bulk-status endpoint's answers, JSON or XML, into ``cls``."""
+
+    def decode(content: bytes) -> R | ErrorBody:
+        body = _bulk_body(xml_to_body(content, kind) if xml else _loads(content))
+        if isinstance(body, ErrorBody):
+            return body
+        try:
+            return converter.structure(body, cls)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ResponseFormatError(f"the answer has an unexpected field: {exc}") from None
+
+    decode.__name__ = f"decode_{kind}{'_xml' if xml else ''}"
+    return decode
 
 
-def decode_sms_bulk(content: bytes) -> SMSBulkReport | ErrorBody:
-    """Decode an SMS bulk-status answer."""
-    result: SMSBulkReport | ErrorBody = _decode_bulk(_loads(content), SMSBulkReport)
-    return result
-
-
-def decode_sms_bulk_xml(content: bytes) -> SMSBulkReport | ErrorBody:
-    """Decode an XML (``_format=xml``) SMS bulk-status answer."""
-    result: SMSBulkReport | ErrorBody = _decode_bulk(
-        xml_to_body(content, "sms_bulk"), SMSBulkReport
-    )
-    return result
-
-
-def decode_mail_bulk(content: bytes) -> MailBulkReport | ErrorBody:
-    """Decode a Mail Partner bulk-status answer."""
-    result: MailBulkReport | ErrorBody = _decode_bulk(_loads(content), MailBulkReport)
-    return result
-
-
-def decode_mail_bulk_xml(content: bytes) -> MailBulkReport | ErrorBody:
-    """Decode an XML (``_format=xml``) Mail Partner bulk-status answer."""
-    result: MailBulkReport | ErrorBody = _decode_bulk(
-        xml_to_body(content, "mail_bulk"), MailBulkReport
-    )
-    return result
+decode_sms_bulk = _bulk_decoder(SMSBulkReport, "sms_bulk", xml=False)
+decode_sms_bulk_xml = _bulk_decoder(SMSBulkReport, "sms_bulk", xml=True)
+decode_mail_bulk = _bulk_decoder(MailBulkReport, "mail_bulk", xml=False)
+decode_mail_bulk_xml = _bulk_decoder(MailBulkReport, "mail_bulk", xml=True)
 
 
 #: (JSON decoder, XML decoder) per endpoint, chosen by the client's ``response_format``.
