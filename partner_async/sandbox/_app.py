@@ -1,0 +1,732 @@
+"""The sandbox ASGI application: the vendor's three delivery-status endpoints."""
+
+from __future__ import annotations
+
+import random
+import time
+import zlib
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio
+import attrs
+import orjson
+
+from ._config import FAULT_KINDS, SandboxConfig
+from ._render import JSON_TYPE, error_body, render
+from ._truth import (
+    _FAST_FR,
+    _T_DEL,
+    _T_NF,
+    _T_UND,
+    DATE_BASE,
+    DATE_SPAN,
+    DEL,
+    KIND_STATUS,
+    MESSAGES,
+    NF,
+    NOT_FOUND_EN,
+    NOT_FOUND_FR,
+    STATUS_SPELLINGS,
+    UND,
+    WAIT,
+    WAITING,
+    item_date,
+    item_hash,
+    mail_item_hash,
+    mail_kind,
+    mail_message_info,
+    mail_recipients,
+    normalize_phone,
+    parse_message_id,
+    seed_init,
+    sms_kind,
+    sms_message_info,
+    sms_recipients,
+    spam_flag,
+    spelling,
+    stop_flag,
+    waiting_outcome,
+)
+
+__all__ = ["SandboxApp", "SandboxStats", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MULTI = "multi-status"
+SMS_BULK = "bulk-status"
+MAIL_BULK = "mail-bulk-status"
+_ROUTES = {
+    "/v1/multi-status": MULTI,
+    "/v1/bulk-status": SMS_BULK,
+    "/mail/v1/bulk-status": MAIL_BULK,
+}
+_METHODS = {MULTI: ("POST", "GET"), SMS_BULK: ("GET",), MAIL_BULK: ("GET",)}
+_ENTRY_FAULTS = frozenset({"drop_entries", "reorder_entries", "reformat_numbers"})
+_CACHE_LIMIT = 100_000
+_MULTI_HEAD = '{"success":true,"code":200,"StatutResponse_List":['
+
+_HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>"
+    b"<h1>Service temporarily unavailable</h1><p>Please try again later.</p></body></html>\n"
+)
+_REASONS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+@attrs.define
+class SandboxStats:
+    """Counters of what a :class:`SandboxApp` served (read them in tests).
+
+    Attributes:
+        requests: HTTP requests answered (every path and outcome).
+        endpoints: requests by endpoint (``"multi-status"``, ``"bulk-status"``,
+            ``"mail-bulk-status"``, ``"other"``).
+        items: multi-status entries sent (after any ``drop_entries`` fault).
+        bulk_recipients: recipients listed by bulk-status answers (SMS and Mail).
+        faults: faults injected, by kind (every kind of ``FAULT_KINDS`` is present).
+        errors: vendor error answers (``success: false`` bodies) sent, by code.
+        http_statuses: answers by HTTP status.
+    """
+
+    requests: int = 0
+    endpoints: Counter[str] = attrs.field(factory=Counter)
+    items: int = 0
+    bulk_recipients: int = 0
+    faults: Counter[str] = attrs.field(factory=lambda: Counter(dict.fromkeys(FAULT_KINDS, 0)))
+    errors: Counter[int] = attrs.field(factory=Counter)
+    http_statuses: Counter[int] = attrs.field(factory=Counter)
+
+    @property
+    def faults_total(self) -> int:
+        """How many faults were injected, all kinds together."""
+        return sum(self.faults.values())
+
+    def reset(self) -> None:
+        """Zero every counter."""
+        fresh = SandboxStats()
+        for field in attrs.fields(SandboxStats):
+            setattr(self, field.name, getattr(fresh, field.name))
+
+
+@attrs.define
+class _Answer:
+    status: int
+    answer: dict[str, Any] | None = None
+    body: bytes = b""
+    content_type: bytes = JSON_TYPE
+    headers: list[tuple[bytes, bytes]] = attrs.field(factory=list)
+
+
+class SandboxApp:
+    """The sandbox as a plain ASGI 3 application (see :func:`create_app`).
+
+    Routes: ``POST /v1/multi-status`` (``GET`` with a body too, as the English page
+    heads it), ``GET /v1/bulk-status``, ``GET /mail/v1/bulk-status``; a request whose
+    ``Host`` contains ``mailpartner`` may also reach the Mail endpoint at
+    ``/v1/bulk-status``, so clients using the vendor's real base URLs work with
+    :class:`~partner_async.sandbox.SandboxTransport`. Unknown paths answer 404, wrong
+    methods 405, both with a JSON body.
+
+    Attributes:
+        config: the :class:`~partner_async.sandbox.SandboxConfig`.
+        stats: the :class:`SandboxStats` counters.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config if config is not None else SandboxConfig()
+        self.stats = SandboxStats()
+        cfg = self.config
+        self._init = seed_init(cfg.seed)
+        self._keys = frozenset(cfg.api_keys)
+        self._messages = MESSAGES[cfg.language]
+        self._not_found = NOT_FOUND_FR if cfg.language == "fr" else NOT_FOUND_EN
+        self._start = cfg.clock()
+        self._rng = random.Random(cfg.seed)
+        self._fault_seq = 0
+        self._rates = [(kind, rate) for kind, rate in cfg.faults.rates().items() if rate > 0]
+        self._polls: dict[tuple[str, int], int] = {}
+        self._mail_polls: dict[str, int] = {}
+        self._sms_recipients: dict[int, list[str] | None] = {}
+        self._mail_recipients: dict[str, list[tuple[str, str]] | None] = {}
+
+    def __repr__(self) -> str:
+        return f"SandboxApp(seed={self.config.seed}, requests={self.stats.requests})"
+
+    # ------------------------------------------------------------------ introspection
+
+    def elapsed(self) -> float:
+        """Seconds of ``config.clock`` since the app was created."""
+        return self.config.clock() - self._start
+
+    def polls(self, phone_number: str, message_id: int) -> int:
+        """How many times the (international number, message id) item was answered while
+        Waiting (the ``polls`` to give :func:`ground_truth` for the next answer)."""
+        return self._polls.get((phone_number, message_id), 0)
+
+    def mail_polls(self, message_id: str) -> int:
+        """How many times the Mail message's recipients were answered while one waited."""
+        return self._mail_polls.get(message_id, 0)
+
+    # ------------------------------------------------------------------ ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection scope."""
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stats = self.stats
+        stats.requests += 1
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            path = path[:-1]
+        endpoint = _ROUTES.get(path)
+        if endpoint == SMS_BULK and _is_mail_host(scope):
+            endpoint = MAIL_BULK
+        if endpoint is None:
+            stats.endpoints["other"] += 1
+            await self._send(send, self._plain_error(404, "Not found"))
+            return
+        stats.endpoints[endpoint] += 1
+        method = scope["method"]
+        allowed = _METHODS[endpoint]
+        if method not in allowed:
+            answer = self._plain_error(405, "Method not allowed")
+            answer.headers.append((b"allow", ", ".join(allowed).encode()))
+            await self._send(send, answer)
+            return
+        body = await self._read_body(receive)
+        if body is None:  # the client went away
+            return
+        if len(body) > self.config.max_body_bytes:
+            await self._send(send, self._plain_error(413, "Request body too large"))
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if self.config.latency:
+            await anyio.sleep(self.config.latency)
+        if endpoint == MULTI:
+            await self._multi_status(body, query, send)
+        else:
+            await self._bulk_status(endpoint, query, send)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        limit = self.config.max_body_bytes
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            if size <= limit:
+                chunks.append(chunk)
+            size += len(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks) if size <= limit else b"\0" * (limit + 1)
+
+    # ------------------------------------------------------------------ answers
+
+    def _plain_error(self, status: int, message: str) -> _Answer:
+        return _Answer(status, body=orjson.dumps(error_body(status, message)))
+
+    def _error(self, code: int, xml: bool) -> _Answer:
+        self.stats.errors[code] += 1
+        status = 200
+        if self.config.http_error_status:
+            status = 401 if code in (1, 10) else 404 if code in (3, 4) else 400
+        body, content_type = render(error_body(code, self._messages[code]), xml)
+        return _Answer(status, body=body, content_type=content_type)
+
+    async def _send(self, send: Send, answer: _Answer) -> None:
+        if answer.answer is not None:
+            raise AssertionError("answer not rendered")  # pragma: no cover
+        self.stats.http_statuses[answer.status] += 1
+        body = answer.body
+        headers = [
+            (b"content-type", answer.content_type),
+            (b"content-length", str(len(body)).encode()),
+            *answer.headers,
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _send_cut(self, send: Send, answer: _Answer) -> None:
+        """Headers announcing the whole body, half of it, then no end: the server closes
+        the connection (uvicorn does when an app returns mid-response)."""
+        self.stats.http_statuses[answer.status] += 1
+        body = answer.body
+        headers = [
+            (b"content-type", answer.content_type),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
+
+    # ------------------------------------------------------------------ faults
+
+    def _draw_fault(self) -> tuple[str | None, int]:
+        number = self._fault_seq
+        self._fault_seq += 1
+        schedule = self.config.faults.schedule
+        if number in schedule:
+            return schedule[number], number
+        if not self._rates:
+            return None, number
+        draw = self._rng.random()
+        total = 0.0
+        for kind, rate in self._rates:
+            total += rate
+            if draw < total:
+                return kind, number
+        return None, number
+
+    def _early_fault(self, fault: str, xml: bool) -> _Answer | None:
+        """The answer of a fault that replaces the whole answer, or None."""
+        faults = self.config.faults
+        if fault.startswith("http_"):
+            status = int(fault[5:])
+            if status == 429:
+                body, content_type = render(error_body(429, self._messages[429]), xml)
+                answer = _Answer(429, body=body, content_type=content_type)
+                if faults.retry_after is not None:
+                    value = (
+                        formatdate(time.time() + faults.retry_after, usegmt=True)
+                        if faults.retry_after_http_date
+                        else str(faults.retry_after)
+                    )
+                    answer.headers.append((b"retry-after", value.encode()))
+                return answer
+            reason = f"{status} {_REASONS[status]}"
+            if faults.server_error_body == "html":
+                page = (
+                    f"<html>\r\n<head><title>{reason}</title></head>\r\n<body>\r\n"
+                    f"<center><h1>{reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                    "</body>\r\n</html>\r\n"
+                )
+                return _Answer(status, body=page.encode(), content_type=b"text/html")
+            return _Answer(status, body=reason.encode(), content_type=b"text/plain")
+        if fault == "html_200":
+            return _Answer(200, body=_HTML_PAGE, content_type=b"text/html; charset=UTF-8")
+        if fault in ("body_429", "body_500"):
+            code = int(fault[5:])
+            body, content_type = render(error_body(code, self._messages[code]), xml)
+            return _Answer(200, body=body, content_type=content_type)
+        return None
+
+    def _alter_entries(self, fault: str, number: int, entries: list[dict[str, Any]]) -> None:
+        rng = random.Random(self.config.seed * 1_000_003 + number)
+        if fault == "drop_entries":
+            count = rng.randint(1, max(1, len(entries) // 10))
+            for index in sorted(rng.sample(range(len(entries)), count), reverse=True):
+                del entries[index]
+        elif fault == "reorder_entries":
+            before = list(entries)
+            rng.shuffle(entries)
+            if len(entries) > 1 and all(a is b for a, b in zip(entries, before, strict=True)):
+                entries.reverse()
+        else:  # reformat_numbers
+            for entry in entries:
+                phone = entry.get("phoneNumber")
+                if isinstance(phone, str):
+                    entry["phoneNumber"] = _reformat(phone, rng)
+
+    async def _finish(self, send: Send, answer: _Answer, fault: str | None, xml: bool) -> None:
+        if fault == "truncated_json":
+            self.stats.faults[fault] += 1
+            answer.body = answer.body[: max(1, len(answer.body) // 2)]
+        elif fault == "invalid_json":
+            self.stats.faults[fault] += 1
+            answer.body = answer.body + b"<" if xml else answer.body.replace(b'"', b"'")
+        elif fault == "disconnect":
+            self.stats.faults[fault] += 1
+            await self._send_cut(send, answer)
+            return
+        await self._send(send, answer)
+
+    async def _start_fault(self, xml: bool) -> tuple[str | None, int, _Answer | None]:
+        """Draw this request's fault; apply it if it replaces the answer or delays it."""
+        fault, number = self._draw_fault()
+        if fault is None:
+            return None, number, None
+        early = self._early_fault(fault, xml)
+        if early is not None:
+            self.stats.faults[fault] += 1
+            return fault, number, early
+        if fault == "slow":
+            self.stats.faults[fault] += 1
+            await anyio.sleep(self.config.faults.slow_seconds)
+        return fault, number, None
+
+    # ------------------------------------------------------------------ multi-status
+
+    async def _multi_status(self, body: bytes, query: dict[str, list[str]], send: Send) -> None:
+        xml = _wants_xml(query.get("_format"))
+        try:
+            data = orjson.loads(body) if body else None
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict):
+            await self._send(send, self._error(90, xml))
+            return
+        if "_format" in data:
+            xml = _wants_xml(data["_format"])
+        key = data.get("apiKey")
+        if key is None:
+            keys = query.get("apiKey")
+            key = keys[0] if keys else None
+        if not key:
+            await self._send(send, self._error(1, xml))
+            return
+        if not isinstance(key, str) or key not in self._keys:
+            await self._send(send, self._error(10, xml))
+            return
+        fault, number, early = await self._start_fault(xml)
+        if early is not None:
+            await self._send(send, early)
+            return
+        items = data.get("SMSStatut_List")
+        if items is None:
+            items = data.get("SMSStatus_List")
+        if items is None or (isinstance(items, list) and not items):
+            answer = self._error(5, xml)
+        elif not isinstance(items, list):
+            answer = self._error(90, xml)
+        elif len(items) > self.config.max_items:
+            answer = self._error(50, xml)
+        else:
+            fragments = self._fragments(items)
+            if isinstance(fragments, int):
+                answer = self._error(fragments, xml)
+            elif xml or fault in _ENTRY_FAULTS:
+                entries: list[dict[str, Any]] = orjson.loads("[" + ",".join(fragments) + "]")
+                if fault in _ENTRY_FAULTS:
+                    self.stats.faults[fault] += 1
+                    self._alter_entries(fault, number, entries)
+                self.stats.items += len(entries)
+                result = {"success": True, "code": 200, "StatutResponse_List": entries}
+                rendered, content_type = render(result, xml)
+                answer = _Answer(200, body=rendered, content_type=content_type)
+            else:
+                self.stats.items += len(fragments)
+                joined = ",".join(fragments)
+                answer = _Answer(200, body=f"{_MULTI_HEAD}{joined}]}}".encode())
+        await self._finish(send, answer, fault, xml)
+
+    def _fragments(self, items: list[Any]) -> list[str] | int:
+        """Each item's answer entry as a JSON text, or (``item_errors="request"``) the error
+        code of the first bad item.
+
+        The hot path of the sandbox. A well-formed item (``+336``/``+337`` number, integer
+        message id, no field variants) is answered inline with ``_truth``'s formulas
+        (``sms_message_info``, ``item_hash``...) and an f-string; any other item takes
+        :meth:`_slow_entry`, which calls those functions. Tests check both against
+        :func:`~partner_async.sandbox.ground_truth`.
+        """
+        cfg = self.config
+        init = self._init
+        crc32 = zlib.crc32
+        fast = _FAST_FR
+        use_fast = not cfg.field_variants
+        polls = self._polls
+        variants = cfg.status_spellings == "variants"
+        not_found = self._not_found
+        waiting_polls = cfg.waiting_polls
+        waiting_seconds = cfg.waiting_seconds
+        elapsed = self.elapsed() if waiting_seconds is not None else None
+        t_nf, t_del, t_und = _T_NF, _T_DEL, _T_UND
+        s_del, s_und = KIND_STATUS[DEL], KIND_STATUS[UND]
+        date_base, date_span = DATE_BASE + 1, DATE_SPAN
+        dumps = orjson.dumps
+        fragments: list[str] = []
+        append = fragments.append
+        for item in items:
+            try:
+                phone = item["phoneNumber"]
+                mid = item["messageId"]
+                ok = use_fast and type(mid) is int and fast(phone) is not None
+            except (KeyError, TypeError, IndexError):
+                ok = False
+            if not ok:
+                entry = self._slow_entry(item)
+                if type(entry) is int:
+                    return entry
+                append(dumps(entry).decode())
+                continue
+            # sms_message_info and item_hash, inlined
+            e = ((mid ^ init) * 0x9E3779B1) & 0xFFFFFFFF
+            h = crc32(phone.encode(), e)
+            y = (h * 0x85EBCA6B) & 0xFFFFFFFF
+            u = y >> 16
+            if u < t_nf or not e & 0x1F00 or mid <= 0:
+                append(f'{{"success":false,"code":4,"phoneNumber":"{phone}",'
+                       f'"messageId":{mid},"status":"{not_found}"}}')  # fmt: skip
+                continue
+            if u < t_del:
+                status = s_del
+                date = date_base + e % date_span + ((h >> 20) & 0x1FF)
+            elif u < t_und:
+                status = s_und
+                date = date_base + e % date_span + ((h >> 20) & 0x1FF)
+            else:
+                key = (phone, mid)
+                seen = polls.get(key, 0)
+                polls[key] = seen + 1
+                if (waiting_polls is not None and seen >= waiting_polls) or (
+                    elapsed is not None and waiting_seconds is not None
+                    and elapsed >= waiting_seconds
+                ):  # fmt: skip
+                    status = KIND_STATUS[waiting_outcome(h)]
+                    date = item_date(h, DATE_BASE + e % date_span, True)
+                else:
+                    status = WAITING
+                    date = DATE_BASE + e % date_span
+            if variants:
+                choices = STATUS_SPELLINGS[status]
+                status = choices[((y >> 8) & 0xFF) % len(choices)]
+            append(
+                f'{{"success":true,"code":200,"phoneNumber":"{phone}","messageId":{mid},'
+                f'"status":"{status}","date":"{date}",'
+                f'"stopSms":"{"1" if (h & 0x3FF) < 20 else "0"}",'
+                f'"isSpam":"{"1" if ((h >> 10) & 0x3FF) < 10 else "0"}"}}'
+            )
+        return fragments
+
+    def _slow_entry(self, item: Any) -> dict[str, Any] | int:
+        """One item's entry by the book (any number format, field variants...), or
+        (``item_errors="request"``) the request's error code for a bad item."""
+        cfg = self.config
+        raw_phone = item.get("phoneNumber") if isinstance(item, dict) else None
+        code, phone = normalize_phone(raw_phone)
+        per_entry = cfg.item_errors == "entry"
+        if code:
+            return self._bad_entry(code, raw_phone, item) if per_entry else code
+        raw_mid = item.get("messageId")
+        if raw_mid is None:
+            return self._bad_entry(3, raw_phone, item) if per_entry else 3
+        mid = parse_message_id(raw_mid)
+        echo = phone if cfg.normalize_numbers else raw_phone
+        if mid is None:
+            return {"success": False, "code": 4, "phoneNumber": echo, "messageId": raw_mid,
+                    "status": self._not_found}  # fmt: skip
+        exists, sent = sms_message_info(self._init, mid)
+        h, y = item_hash(self._init, phone, mid)
+        kind = sms_kind(y, exists)
+        if kind == NF:
+            return {"success": False, "code": 4, "phoneNumber": echo, "messageId": mid,
+                    "status": self._not_found}  # fmt: skip
+        seen = 0
+        if kind == WAIT:
+            seen = self._polls.get((phone, mid), 0)
+            self._polls[(phone, mid)] = seen + 1
+        kind, waited = self._final(kind, h, seen)
+        date = sent if kind == WAIT else item_date(h, sent, waited)
+        stop, spam = stop_flag(h), spam_flag(h)
+        status = self._spell(y, KIND_STATUS[kind])
+        if not cfg.field_variants:
+            return {"success": True, "code": 200, "phoneNumber": echo, "messageId": mid,
+                    "status": status, "date": str(date), "stopSms": "1" if stop else "0",
+                    "isSpam": "1" if spam else "0"}  # fmt: skip
+        as_bool = (y >> 6) & 1
+        return {
+            "success": True, "code": 200, "phoneNumber": echo, "messageId": mid,
+            "status": status, "date": date if (y >> 7) & 1 else str(date),
+            "stopSMS" if (y >> 5) & 1 else "stopSms":
+                stop if as_bool else ("1" if stop else "0"),
+            "isSpam": spam if as_bool else ("1" if spam else "0"),
+        }  # fmt: skip
+
+    def _bad_entry(self, code: int, raw_phone: object, item: object) -> dict[str, Any]:
+        mid = item.get("messageId") if isinstance(item, dict) else None
+        phone = raw_phone if isinstance(raw_phone, (str, int)) else ""
+        return {"success": False, "code": code, "phoneNumber": phone, "messageId": mid,
+                "status": self._messages[code]}  # fmt: skip
+
+    # ------------------------------------------------------------------ bulk-status
+
+    async def _bulk_status(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
+        xml = _wants_xml(query.get("_format"))
+        key = (query.get("apiKey") or [""])[0]
+        if not key:
+            await self._send(send, self._error(1, xml))
+            return
+        if key not in self._keys:
+            await self._send(send, self._error(10, xml))
+            return
+        fault, _number, early = await self._start_fault(xml)
+        if early is not None:
+            await self._send(send, early)
+            return
+        raw_id = (query.get("messageId") or [""])[0].strip()
+        if not raw_id:
+            answer = self._error(3, xml)
+        elif endpoint == SMS_BULK:
+            answer = self._sms_bulk(raw_id, xml)
+        else:
+            answer = self._mail_bulk(raw_id, xml)
+        await self._finish(send, answer, fault, xml)
+
+    def _final(self, kind: int, h: int, seen: int) -> tuple[int, bool]:
+        cfg = self.config
+        if kind != WAIT:
+            return kind, False
+        if cfg.waiting_polls is not None and seen >= cfg.waiting_polls:
+            return waiting_outcome(h), True
+        if cfg.waiting_seconds is not None and self.elapsed() >= cfg.waiting_seconds:
+            return waiting_outcome(h), True
+        return kind, False
+
+    def _spell(self, y: int, status: str) -> str:
+        if self.config.status_spellings == "variants":
+            return spelling(y, status)
+        return status
+
+    def _sms_bulk(self, raw_id: str, xml: bool) -> _Answer:
+        mid = parse_message_id(raw_id)
+        if mid is None:
+            return self._error(4, xml)
+        if mid not in self._sms_recipients:
+            if len(self._sms_recipients) > _CACHE_LIMIT:
+                self._sms_recipients.clear()
+            self._sms_recipients[mid] = sms_recipients(self._init, mid)
+        phones = self._sms_recipients[mid]
+        if phones is None:
+            return self._error(4, xml)
+        _, sent = sms_message_info(self._init, mid)
+        fields = self.config.field_variants
+        entries: list[dict[str, Any]] = []
+        for phone in phones:
+            h, y = item_hash(self._init, phone, mid)
+            kind = sms_kind(y, True)
+            seen = 0
+            if kind == WAIT:
+                seen = self._polls.get((phone, mid), 0)
+                self._polls[(phone, mid)] = seen + 1
+            kind, waited = self._final(kind, h, seen)
+            date = sent if kind == WAIT else item_date(h, sent, waited)
+            stop = stop_flag(h)
+            entry: dict[str, Any] = {
+                "phoneNumber": phone,
+                "status": self._spell(y, KIND_STATUS[kind]),
+            }
+            if fields:
+                entry["stopSms" if (y >> 5) & 1 else "stopSMS"] = (
+                    ("1" if stop else "0") if (y >> 6) & 1 else stop
+                )
+                entry["date"] = date if (y >> 7) & 1 else str(date)
+            else:
+                entry["stopSMS"] = stop
+                entry["date"] = str(date)
+            entries.append(entry)
+        self.stats.bulk_recipients += len(entries)
+        result = {
+            "success": True,
+            "code": 200,
+            "message_id": raw_id,
+            "StatutResponse_List": entries,
+        }
+        body, content_type = render(result, xml)
+        return _Answer(200, body=body, content_type=content_type)
+
+    def _mail_bulk(self, raw_id: str, xml: bool) -> _Answer:
+        if raw_id not in self._mail_recipients:
+            if len(self._mail_recipients) > _CACHE_LIMIT:
+                self._mail_recipients.clear()
+            self._mail_recipients[raw_id] = mail_recipients(self._init, raw_id)
+        recipients = self._mail_recipients[raw_id]
+        if recipients is None:
+            return self._error(4, xml)
+        _, sent = mail_message_info(self._init, raw_id)
+        fields = self.config.field_variants
+        entries: list[dict[str, Any]] = []
+        hashes = [mail_item_hash(self._init, email, raw_id) for email, _ in recipients]
+        seen = self._mail_polls.get(raw_id, 0)
+        if any(mail_kind(y) == WAIT for _, y in hashes):
+            self._mail_polls[raw_id] = seen + 1
+        for (email, token), (h, y) in zip(recipients, hashes, strict=True):
+            kind, waited = self._final(mail_kind(y), h, seen)
+            date = sent if kind == WAIT else item_date(h, sent, waited)
+            stop = stop_flag(h)
+            if fields:
+                entries.append({
+                    "email": email, "token": token,
+                    "status": self._spell(y, KIND_STATUS[kind]),
+                    "cost": 1 if (y >> 5) & 1 else "1",
+                    "stopMail": ("1" if stop else "0") if (y >> 6) & 1 else stop,
+                    "date": date if (y >> 7) & 1 else str(date),
+                })  # fmt: skip
+            else:
+                entries.append({
+                    "email": email, "token": token,
+                    "status": self._spell(y, KIND_STATUS[kind]),
+                    "cost": 1, "stopMail": stop, "date": str(date),
+                })  # fmt: skip
+        self.stats.bulk_recipients += len(entries)
+        result = {"success": True, "code": 200, "messageId": raw_id, "StatutResponseList": entries}
+        body, content_type = render(result, xml)
+        return _Answer(200, body=body, content_type=content_type)
+
+
+def _wants_xml(value: object) -> bool:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return isinstance(value, str) and value.strip().lower() == "xml"
+
+
+def _is_mail_host(scope: Scope) -> bool:
+    for name, value in scope.get("headers") or ():
+        if name == b"host":
+            return b"mailpartner" in value.lower()
+    return False
+
+
+def _reformat(phone: str, rng: random.Random) -> str:
+    """Another way of writing an international number, as a careless server might."""
+    if phone.startswith("+33") and len(phone) == 12:
+        national = "0" + phone[3:]
+        pairs = " ".join(national[i : i + 2] for i in range(0, 10, 2))
+        choices = (
+            national,
+            "0033" + phone[3:],
+            "33" + phone[3:],
+            "+33 " + phone[3] + " " + pairs[3:],
+            pairs,
+            pairs.replace(" ", "."),
+        )
+        return rng.choice(choices)
+    if phone.startswith("+"):
+        return rng.choice(("00" + phone[1:], phone[1:]))
+    return phone
+
+
+def create_app(config: SandboxConfig | None = None) -> SandboxApp:
+    """A new sandbox ASGI app (fresh counters, poll counts and fault sequence).
+
+    Serve it with :class:`~partner_async.sandbox.SandboxTransport` in-process, with
+    :class:`~partner_async.sandbox.SandboxServer` on loopback, or with any ASGI server.
+    """
+    return SandboxApp(config)
