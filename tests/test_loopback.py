@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
@@ -11,7 +12,14 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from partner_async import Progress, RetryPolicy, SMSPartnerClient, StatusResult
+from partner_async import (
+    AuthenticationError,
+    PartnerError,
+    Progress,
+    RetryPolicy,
+    SMSPartnerClient,
+    StatusResult,
+)
 from partner_async.sandbox import FaultConfig, SandboxConfig, SandboxServer, ground_truth
 
 from .test_sandbox_e2e import assert_matches_truth, random_queries
@@ -52,7 +60,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(port: int) -> subprocess.Popen[str]:
+def _start_server(port: int, *options: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -66,6 +74,7 @@ def _start_server(port: int) -> subprocess.Popen[str]:
             "0.01",
             "--waiting-polls",
             "-1",
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -82,6 +91,45 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.wait()
     if process.stdout is not None:
         process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def server_process() -> Iterator[str]:
+    """A real sandbox server process on loopback (accepting a distinctive key): its SMS URL."""
+    port = _free_port()
+    process = _start_server(port, "--api-key", SECRET)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        _stop(process)
+
+
+SECRET = "loopback-S3CRET-key-0001"
+
+
+async def test_real_server_process_and_no_key_in_debug_logs(
+    server_process: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    async with SMSPartnerClient(
+        api_key=SECRET, base_url=server_process, retry=RetryPolicy(max_retries=1, backoff_base=0)
+    ) as client:
+        results = await client.multi_status([*random_queries(1200, seed=8), ("bad", 1)])
+        report = await client.bulk_status(4)
+        texts += [repr(client), repr(results), *map(repr, results), repr(report)]
+        try:
+            await client.bulk_status(10**9)  # no such message: an error carrying the URL's request
+        except PartnerError as exc:
+            texts += [str(exc), repr(exc)]
+    async with SMSPartnerClient(api_key="wrong-key", base_url=server_process) as other:
+        with pytest.raises(AuthenticationError) as info:
+            await other.multi_status(random_queries(3))
+        texts.append(str(info.value))
+    assert len(results.answered) == 1200
+    records = [r.getMessage() for r in caplog.records]
+    assert any("bulk-status" in m for m in records)  # the request lines were logged...
+    assert all(SECRET not in t for t in texts + records)  # ...without the key
 
 
 async def test_server_killed_and_restarted_mid_run() -> None:
