@@ -33,7 +33,7 @@ from ._runner import (
     RetryableFailure,
 )
 from ._status import DeliveryStatus
-from ._transport import Timeout, Transport, redact
+from ._transport import HTTPClient, Timeout, Transport, redact
 from ._wire import DECODERS
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
@@ -97,7 +97,7 @@ class _Client(Generic[R]):
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
         response_format: str = "json",
-        http_client: Any = None,
+        http_client: HTTPClient | None = None,
         clock: Clock | None = None,
     ) -> None:
         if response_format not in ("json", "xml"):
@@ -280,7 +280,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         max_requests_per_second: float | None = None,
         default_region: str = "FR",
         response_format: str = "json",
-        http_client: Any = None,
+        http_client: HTTPClient | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)

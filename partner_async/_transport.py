@@ -20,10 +20,19 @@ import sniffio
 from ._exceptions import RequestTimeoutError, TransportError
 from ._version import __version__
 
-__all__ = ["RawResponse", "Timeout", "Transport", "install_log_redaction", "redact"]
+__all__ = [
+    "HTTPClient",
+    "RawResponse",
+    "Timeout",
+    "Transport",
+    "install_log_redaction",
+    "redact",
+]
 
 #: What a timeout option accepts.
 Timeout: TypeAlias = "float | httpx.Timeout | None"
+#: What ``http_client=`` accepts.
+HTTPClient: TypeAlias = httpx.AsyncClient
 
 _USER_AGENT = f"partner-async/{__version__}"
 _API_KEY_IN_URL = re.compile(r"(?i)(apiKey=)[^&\s\"']*")
@@ -70,6 +79,27 @@ class RawResponse:
     content: bytes
     content_type: str
     retry_after: str | None
+
+
+class _Body(httpx.AsyncByteStream):
+    """A request body as one chunk, iterated without an async generator.
+
+    httpx's own ``ByteStream`` iterates through an async generator; when a connection
+    dies mid-request, httpcore abandons it unexhausted and trio reports it at garbage
+    collection. A plain iterator has nothing to finalise.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data: bytes | None = data
+
+    def __aiter__(self) -> _Body:
+        return _Body(self._data or b"")
+
+    async def __anext__(self) -> bytes:
+        data, self._data = self._data, None
+        if data is None:
+            raise StopAsyncIteration
+        return data
 
 
 def _deadline(timeout: Timeout) -> float | None:
@@ -160,6 +190,8 @@ class Transport:
                     headers=headers,
                     timeout=self._httpx_timeout(timeout),
                 )
+                if json_body is not None:
+                    request.stream = _Body(json_body)
                 response = await client.send(request)
             except httpx.TimeoutException as exc:
                 timed_out = True
