@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -26,6 +28,8 @@ from partner_async.sandbox import (
     create_app,
     ground_truth,
 )
+
+from ._fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -56,11 +60,15 @@ def assert_matches_truth(results: MultiStatusResult, config: SandboxConfig, poll
             assert outcome.status is DeliveryStatus.UNKNOWN
 
 
-def sms(config: SandboxConfig, **options: Any) -> tuple[SMSPartnerClient, Any]:
+@asynccontextmanager
+async def sms(config: SandboxConfig, **options: Any) -> AsyncIterator[tuple[SMSPartnerClient, Any]]:
+    """A client wired in-process to a fresh sandbox app, and the app."""
     app = create_app(config)
-    http = httpx.AsyncClient(transport=SandboxTransport(app))
-    client = SMSPartnerClient(api_key="sandbox", base_url=SMS_URL, http_client=http, **options)
-    return client, app
+    async with (
+        httpx.AsyncClient(transport=SandboxTransport(app)) as http,
+        SMSPartnerClient(api_key="sandbox", base_url=SMS_URL, http_client=http, **options) as c,
+    ):
+        yield c, app
 
 
 async def test_answers_are_exactly_the_sandbox_ground_truth(
@@ -82,8 +90,7 @@ async def test_answers_are_exactly_the_sandbox_ground_truth(
 @pytest.mark.parametrize("response_format", ["json", "xml"])
 async def test_spelling_and_field_variants_end_to_end(response_format: str) -> None:
     config = SandboxConfig(seed=5, status_spellings="variants", field_variants=True, language="fr")
-    client, _ = sms(config, response_format=response_format)
-    async with client:
+    async with sms(config, response_format=response_format) as (client, _):
         results = await client.multi_status(random_queries(1500, seed=5))
     assert_matches_truth(results, config)
     texts = {r.status_text for r in results.answered}
@@ -92,8 +99,7 @@ async def test_spelling_and_field_variants_end_to_end(response_format: str) -> N
 
 async def test_national_numbers_echoed_in_international_form() -> None:
     config = SandboxConfig(seed=2)
-    client, _ = sms(config)
-    async with client:
+    async with sms(config) as (client, _):
         results = await client.multi_status([("06 12 34 56 78", "77"), ("0712345678", 78)])
     assert [r.phone_number for r in results] == ["+33612345678", "+33712345678"]
     assert_matches_truth(results, config)
@@ -101,11 +107,10 @@ async def test_national_numbers_echoed_in_international_form() -> None:
 
 async def test_waiting_turns_final_when_followed() -> None:
     config = SandboxConfig(seed=4, waiting_polls=2)
-    client, _ = sms(config)
     queries = random_queries(3000, seed=4)
     waiting = [q for q in queries if ground_truth(*q, config=config).status == "Waiting"]
     assert waiting
-    async with client:
+    async with sms(config) as (client, _):
         results = await client.wait_for_final(queries, timeout=60, poll_interval=0)
     assert results.waiting == []
     for phone, message_id in waiting:
@@ -122,9 +127,9 @@ async def test_each_fault_kind_is_survived(kind: str) -> None:
         waiting_polls=None,
         faults=FaultConfig(schedule={0: kind}, retry_after=1, slow_seconds=5.0),
     )
-    client, app = sms(config, timeout=0.2, retry=RetryPolicy(max_retries=2, backoff_base=0))
-    client._limiter.pause_until = lambda when: None  # type: ignore[method-assign]  # no real wait on 429
-    async with client:
+    clock = FakeClock()  # the Retry-After of the 429 passes in virtual time
+    options = {"timeout": 0.2, "clock": clock, "retry": RetryPolicy(max_retries=2)}
+    async with sms(config, **options) as (client, app):
         results = await client.multi_status(random_queries(300, seed=9))
     assert app.stats.faults[kind] == 1
     assert_matches_truth(results, config)
@@ -134,6 +139,8 @@ async def test_each_fault_kind_is_survived(kind: str) -> None:
         assert results.stats.retries == 0
     else:
         assert results.stats.retries == 1
+    if kind == "http_429":
+        assert clock.sleeps == [1.0]
 
 
 async def test_bulk_status_sms_and_mail_against_the_sandbox(
@@ -162,15 +169,14 @@ async def test_chaos_every_query_answered_exactly_once() -> None:
         waiting_polls=None,
         faults=FaultConfig(**rates, retry_after=0, slow_seconds=1.0),
     )
-    client, app = sms(
+    queries = random_queries(100_000, seed=11)
+    queries += queries[:2000]  # duplicates
+    async with sms(
         config,
         max_concurrency=16,
         timeout=0.25,
         retry=RetryPolicy(max_retries=8, backoff_base=0.001, backoff_max=0.01),
-    )
-    queries = random_queries(100_000, seed=11)
-    queries += queries[:2000]  # duplicates
-    async with client:
+    ) as (client, app):
         results = await client.multi_status(queries)
     assert len(results) == len(set(queries))
     assert not results.unresolved, results.counts_by_reason()
