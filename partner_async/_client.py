@@ -12,7 +12,7 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, TypeVar
+from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -96,7 +96,7 @@ class _Client(Generic[R]):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
-        response_format: str = "json",
+        response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -128,8 +128,8 @@ class _Client(Generic[R]):
         self._transport = Transport(
             http_client=http_client,
             timeout=timeout,
-            # One connection per request slot, and a spare for bulk calls: no request
-            # ever waits for a pooled connection (no pool timeouts under load).
+            # The limiter never lets more than max_concurrency requests run, so with one
+            # connection per slot (and a spare) no request waits for a pooled connection.
             max_connections=self.max_concurrency + 1,
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
@@ -279,7 +279,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
         default_region: str = "FR",
-        response_format: str = "json",
+        response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
     ) -> None:

@@ -114,4 +114,4 @@ async def test_entity_expansion_bomb_is_refused_never_expanded(router: respx.Moc
 
 def test_response_format_is_validated() -> None:
     with pytest.raises(ValueError, match="response_format"):
-        SMSPartnerClient(api_key="k", response_format="yaml")
+        SMSPartnerClient(api_key="k", response_format="yaml")  # type: ignore[arg-type]
