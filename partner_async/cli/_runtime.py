@@ -1,0 +1,123 @@
+"""What every command shares: running async code, turning failures into exit codes.
+
+Exit codes: 0 every query answered; 2 some queries unresolved; 1 a usage, input or
+authentication error (``Error: ...`` on stderr, never a traceback); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, Final, NoReturn, TypeVar
+
+import anyio
+import click
+
+from partner_async import ConfigurationError, PartnerError
+
+from ._io import InputFormatError
+
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_UNRESOLVED",
+    "EXIT_USAGE",
+    "CliError",
+    "fail",
+    "redact",
+    "run_async",
+    "sandbox_server",
+]
+
+EXIT_OK: Final = 0
+EXIT_USAGE: Final = 1
+EXIT_UNRESOLVED: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+#: Environment variables that may hold secrets: their values are masked in any message.
+SECRET_ENV: Final = ("SMSPARTNER_API_KEY", "MAILPARTNER_API_KEY")
+
+T = TypeVar("T")
+
+
+class CliError(click.ClickException):
+    """A one-line ``Error: ...`` on stderr and exit code 1."""
+
+    exit_code = EXIT_USAGE
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every given secret (and the key environment variables' values)
+    replaced by ``<redacted>``."""
+    for secret in (*secrets, *(os.environ.get(name) for name in SECRET_ENV)):
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+def fail(message: str, *secrets: str | None) -> NoReturn:
+    """Stop with ``Error: message`` (secrets masked) and exit code 1."""
+    raise CliError(redact(" ".join(message.split()), *secrets))
+
+
+def run_async(
+    main: Callable[[], Awaitable[T]],
+    *,
+    secrets: tuple[str | None, ...] = (),
+) -> T:
+    """Run ``main`` under asyncio; map SDK and input errors to ``Error: ...`` (exit 1)
+    and Ctrl-C to ``click.exceptions.Exit(130)``."""
+    try:
+        return anyio.run(main, backend="asyncio")
+    except KeyboardInterrupt:
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except InputFormatError as exc:
+        fail(str(exc), *secrets)
+    except ConfigurationError as exc:
+        message = str(exc)
+        if message.startswith("no API key"):
+            message = no_key_message(message)
+        fail(message, *secrets)
+    except PartnerError as exc:
+        fail(f"{type(exc).__name__}: {exc}", *secrets)
+    except BrokenPipeError:
+        _silence_stdout()
+        raise click.exceptions.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), *secrets)
+
+
+def no_key_message(sdk_message: str) -> str:
+    """The CLI's wording of the SDK's "no API key" error."""
+    for name in SECRET_ENV:
+        if name in sdk_message:
+            return f"no API key: pass --api-key or set {name} (or try --sandbox)"
+    return sdk_message
+
+
+def _silence_stdout() -> None:
+    """After EPIPE (``| head``): send further stdout writes to /dev/null, quietly."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@contextlib.contextmanager
+def sandbox_server(config: Any = None) -> Iterator[Any]:
+    """A loopback :class:`~partner_async.sandbox.SandboxServer` (port 0) for ``--sandbox``
+    and ``demo``; a clear error when uvicorn is missing."""
+    try:
+        from partner_async.sandbox import SandboxServer
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        fail(f"the sandbox needs uvicorn: pip install 'partner-async[cli]' ({exc})")
+    server = SandboxServer(config, host="127.0.0.1", port=0)
+    try:
+        server.start()
+    except RuntimeError as exc:  # pragma: no cover - depends on the environment
+        fail(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
