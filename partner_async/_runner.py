@@ -19,7 +19,6 @@ import attrs
 from ._clock import Clock
 from ._codes import CodeKind, api_error, code_kind
 from ._exceptions import (
-    APIError,
     AuthenticationError,
     PartnerError,
     PermissionDeniedError,
@@ -95,10 +94,6 @@ class Rejected(Exception):
 
 class Split(Rejected):
     """Internal: the API refused the request because of some of its items."""
-
-
-#: Errors that no retry can fix for any request of the client: raise, cancel the rest.
-FATAL_ERRORS: tuple[type[APIError], ...] = (AuthenticationError, PermissionDeniedError)
 
 
 def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:

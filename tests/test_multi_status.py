@@ -12,6 +12,7 @@ import pytest
 from partner_async import (
     AuthenticationError,
     DeliveryStatus,
+    InsufficientCreditError,
     InvalidInputError,
     MultiStatusResult,
     PermissionDeniedError,
@@ -249,7 +250,15 @@ async def test_a_failing_batch_among_good_ones(fake_api: FakeAPI) -> None:
 
 @pytest.mark.parametrize(
     ("code", "error"),
-    [(10, AuthenticationError), (1, AuthenticationError), (30, PermissionDeniedError)],
+    [
+        (10, AuthenticationError),
+        (1, AuthenticationError),
+        (11, InsufficientCreditError),
+        (20, PermissionDeniedError),
+        (30, PermissionDeniedError),
+        (40, PermissionDeniedError),
+        (96, PermissionDeniedError),
+    ],
 )
 @pytest.mark.parametrize("http_status", [200, 401])
 async def test_fatal_errors_raise_and_cancel_the_rest(
