@@ -129,7 +129,7 @@ class MultiStatusResult:
     Counter({<DeliveryStatus.DELIVERED: 'Delivered'>: 812, ...})
     """
 
-    __slots__ = ("_index", "_normalize", "_outcomes", "stats")
+    __slots__ = ("_index", "_normalize", "_outcomes", "_unresolved_count", "stats")
 
     def __init__(
         self,
@@ -143,6 +143,7 @@ class MultiStatusResult:
         self._normalize = normalize
         self.stats = stats
         """Counters of the call that produced this result set."""
+        self._unresolved_count: int | None = None  # cached for repr()
 
     def __len__(self) -> int:
         return len(self._outcomes)
@@ -158,9 +159,12 @@ class MultiStatusResult:
         return self._outcomes[index]
 
     def __repr__(self) -> str:
+        if self._unresolved_count is None:
+            self._unresolved_count = sum(1 for o in self._outcomes if type(o) is Unresolved)
+        unresolved = self._unresolved_count
         return (
-            f"<MultiStatusResult {len(self)} queries: {len(self.answered)} answered, "
-            f"{len(self.unresolved)} unresolved>"
+            f"<MultiStatusResult {len(self)} queries: {len(self) - unresolved} answered, "
+            f"{unresolved} unresolved>"
         )
 
     def _key(self, phone_number: object, message_id: object) -> tuple[object, object]:
@@ -205,6 +209,7 @@ class MultiStatusResult:
 
     def _replace(self, slot: int, outcome: Outcome) -> None:
         self._outcomes[slot] = outcome
+        self._unresolved_count = None
 
     def _slot(self, phone_number: str, message_id: int) -> int:
         return self._index[(phone_number, message_id)]

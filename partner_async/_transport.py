@@ -8,8 +8,10 @@ caller-supplied ``httpx.AsyncClient`` is used as is and never closed by the SDK.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import ssl
 from typing import TypeAlias
 
 import anyio
@@ -107,6 +109,13 @@ def _deadline(timeout: Timeout) -> float | None:
     return float(timeout) if isinstance(timeout, (int, float)) else None
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one (loading the CA bundle) costs
+    ~20 ms, which every new client would otherwise pay. Verification is always on."""
+    return httpx.create_ssl_context()
+
+
 def _extra_transport_errors() -> tuple[type[Exception], ...]:
     try:
         import aiohttp
@@ -148,11 +157,13 @@ class Transport:
 
             self._other_errors = (OSError, EOFError, *_extra_transport_errors())
             return httpx.AsyncClient(
-                transport=AiohttpTransport(limits=limits),
+                transport=AiohttpTransport(limits=limits, verify=_ssl_context()),
                 timeout=timeout,
                 headers=headers,
             )
-        return httpx.AsyncClient(limits=limits, timeout=timeout, headers=headers)
+        return httpx.AsyncClient(
+            limits=limits, timeout=timeout, headers=headers, verify=_ssl_context()
+        )
 
     @staticmethod
     def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
