@@ -244,6 +244,7 @@ _flag_of = _FLAG_OF.get
 _DOCUMENTED_FIELDS = operator.itemgetter(
     "success", "code", "phoneNumber", "messageId", "status", "date", "stopSms", "isSpam"
 )
+_NOT_FOUND_FIELDS = operator.itemgetter("success", "code", "phoneNumber", "messageId", "status")
 
 
 def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusResult:
@@ -252,6 +253,20 @@ def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusRe
     The documented shape of a found entry takes a fast path (one C call fetches every
     field); every other shape and variant goes through the general coercions.
     """
+    if len(entry) == 5:  # the documented "not found" shape: no date, no flags
+        try:
+            success, code, phone, message_id, text = _NOT_FOUND_FIELDS(entry)
+        except KeyError:
+            return _structure_any(entry)
+        if (
+            success is False
+            and type(code) is int
+            and type(phone) is str
+            and type(message_id) is int
+            and type(text) is str
+        ):
+            return StatusResult(phone, message_id, False, code, parse_status(text), text)
+        return _structure_any(entry)
     try:
         success, code, phone, message_id, text, date, stop, spam = _DOCUMENTED_FIELDS(entry)
     except KeyError:
