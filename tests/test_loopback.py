@@ -10,10 +10,12 @@ from collections.abc import Iterator
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 
 from partner_async import (
     AuthenticationError,
+    MultiStatusResult,
     PartnerError,
     Progress,
     RetryPolicy,
@@ -172,3 +174,36 @@ async def test_server_killed_and_restarted_mid_run() -> None:
         assert isinstance(outcome, StatusResult)
         truth = ground_truth(outcome.phone_number, outcome.message_id, config=config)
         assert outcome.status_text == truth.wire_status
+
+
+async def test_concurrent_calls_share_the_limit_without_pool_timeouts() -> None:
+    """Three calls at once on one client: never more than max_concurrency requests in
+    flight, so the pool (sized from it) never makes a request wait for a connection."""
+    config = SandboxConfig(seed=5, latency=0.2, waiting_polls=None)
+    peak = 0
+
+    def progress(p: Progress) -> None:
+        nonlocal peak
+        peak = max(peak, p.in_flight)
+
+    with SandboxServer(config) as server:
+        async with SMSPartnerClient(
+            api_key="sandbox",
+            base_url=server.sms_base_url,
+            max_concurrency=3,
+            batch_size=250,
+            # a request waiting for a pooled connection would wait >= 0.2 s and fail
+            timeout=httpx.Timeout(5.0, pool=0.1),
+            max_retries=0,
+        ) as client:
+            results: list[MultiStatusResult] = []
+
+            async def one(seed: int) -> None:
+                queries = random_queries(1000, seed=seed)
+                results.append(await client.multi_status(queries, progress=progress))
+
+            async with anyio.create_task_group() as tg:
+                for seed in (31, 32, 33):
+                    tg.start_soon(one, seed)
+    assert [len(r.answered) for r in results] == [1000, 1000, 1000], results[0].counts_by_reason()
+    assert 1 <= peak <= 3
