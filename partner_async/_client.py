@@ -145,6 +145,9 @@ class _Client(Generic[R]):
 
     async def __aenter__(self: _C) -> _C:
         self._check_open()
+        # Set the pool up now (imports, TLS context: ~100 ms once per process), so that
+        # a service pays it at start-up rather than on its first request.
+        self._transport.prepare()
         return self
 
     async def __aexit__(

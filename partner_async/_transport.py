@@ -145,6 +145,12 @@ class Transport:
         self._other_errors: tuple[type[Exception], ...] = (OSError, EOFError)
         install_log_redaction()
 
+    def prepare(self) -> httpx.AsyncClient:
+        """Create the httpx client now (it needs the running event loop to pick a pool)."""
+        if self._client is None:
+            self._client = self._create_client()
+        return self._client
+
     def _create_client(self) -> httpx.AsyncClient:
         limits = httpx.Limits(
             max_connections=self._max_connections,
@@ -183,9 +189,7 @@ class Transport:
         Raises :class:`RequestTimeoutError` or :class:`TransportError` (messages redacted,
         no chained httpx error) when no HTTP answer arrives.
         """
-        client = self._client
-        if client is None:
-            client = self._client = self._create_client()
+        client = self._client or self.prepare()
         headers = {"Content-Type": "application/json"} if json_body is not None else None
         deadline = _deadline(timeout)
         error: str | None = None
