@@ -44,6 +44,7 @@ Example, to copy into your own tests::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -114,23 +115,31 @@ def _first_key(config: SandboxConfig) -> str:
     return config.api_keys[0]
 
 
-@pytest.fixture
-async def sms_client(
-    sandbox_config: SandboxConfig, sandbox_transport: SandboxTransport
+@contextlib.asynccontextmanager
+async def _client(
+    client_class: str, path: str, config: SandboxConfig, transport: SandboxTransport
 ) -> AsyncIterator[Any]:
-    """A ready ``partner_async.SMSPartnerClient`` talking to the sandbox in-process."""
     import httpx
 
     import partner_async
 
     async with (
-        httpx.AsyncClient(transport=sandbox_transport) as http_client,
-        partner_async.SMSPartnerClient(
-            api_key=_first_key(sandbox_config),
-            base_url="http://127.0.0.1/v1",
+        httpx.AsyncClient(transport=transport) as http_client,
+        getattr(partner_async, client_class)(
+            api_key=_first_key(config),
+            base_url=f"http://127.0.0.1{path}",
             http_client=http_client,
         ) as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def sms_client(
+    sandbox_config: SandboxConfig, sandbox_transport: SandboxTransport
+) -> AsyncIterator[Any]:
+    """A ready ``partner_async.SMSPartnerClient`` talking to the sandbox in-process."""
+    async with _client("SMSPartnerClient", "/v1", sandbox_config, sandbox_transport) as client:
         yield client
 
 
@@ -139,16 +148,7 @@ async def mail_client(
     sandbox_config: SandboxConfig, sandbox_transport: SandboxTransport
 ) -> AsyncIterator[Any]:
     """A ready ``partner_async.MailPartnerClient`` talking to the sandbox in-process."""
-    import httpx
-
-    import partner_async
-
-    async with (
-        httpx.AsyncClient(transport=sandbox_transport) as http_client,
-        partner_async.MailPartnerClient(
-            api_key=_first_key(sandbox_config),
-            base_url="http://127.0.0.1/mail/v1",
-            http_client=http_client,
-        ) as client,
-    ):
+    async with _client(
+        "MailPartnerClient", "/mail/v1", sandbox_config, sandbox_transport
+    ) as client:
         yield client
