@@ -158,7 +158,8 @@ async def test_server_killed_and_restarted_mid_run() -> None:
                 api_key="sandbox",
                 base_url=f"http://127.0.0.1:{port}/v1",
                 max_concurrency=2,
-                retry=RetryPolicy(max_retries=100, backoff_base=0.02, backoff_max=0.2),  # ~20 s budget
+                # ~20 s of retries: the restart may be slow on a loaded machine
+                retry=RetryPolicy(max_retries=100, backoff_base=0.02, backoff_max=0.2),
             ) as client,
             anyio.create_task_group() as tg,
         ):
