@@ -42,6 +42,7 @@ from ._truth import (
     mail_recipients,
     normalize_phone,
     parse_message_id,
+    resolve_waiting,
     seed_init,
     sms_kind,
     sms_message_info,
@@ -591,14 +592,10 @@ class SandboxApp:
         await self._finish(send, answer, fault, xml)
 
     def _final(self, kind: int, h: int, seen: int) -> tuple[int, bool]:
-        cfg = self.config
         if kind != WAIT:
             return kind, False
-        if cfg.waiting_polls is not None and seen >= cfg.waiting_polls:
-            return waiting_outcome(h), True
-        if cfg.waiting_seconds is not None and self.elapsed() >= cfg.waiting_seconds:
-            return waiting_outcome(h), True
-        return kind, False
+        elapsed = None if self.config.waiting_seconds is None else self.elapsed()
+        return resolve_waiting(kind, h, seen, elapsed, self.config)
 
     def _spell(self, y: int, status: str) -> str:
         if self.config.status_spellings == "variants":

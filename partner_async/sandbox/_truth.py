@@ -223,6 +223,18 @@ def is_final(polls: int, elapsed: float | None, config: SandboxConfig | None) ->
     return waiting_seconds is not None and elapsed is not None and elapsed >= waiting_seconds
 
 
+def resolve_waiting(
+    kind: int, h: int, polls: int, elapsed: float | None, config: SandboxConfig | None
+) -> tuple[int, bool]:
+    """``(kind, waited)``: a Waiting item's final kind once :func:`is_final` says so.
+
+    The one rule both the app and :func:`ground_truth` answer by.
+    """
+    if kind == WAIT and is_final(polls, elapsed, config):
+        return waiting_outcome(h), True
+    return kind, False
+
+
 # ---------------------------------------------------------------------------------------
 # phone numbers
 
@@ -405,10 +417,7 @@ def ground_truth(
     kind = sms_kind(y, exists)
     if kind == NF:
         return Truth(phone, mid, False, 4, NOT_FOUND_EN, not_found, None, False, False, True)
-    waited = False
-    if kind == WAIT and is_final(polls, elapsed, config):
-        kind = waiting_outcome(h)
-        waited = True
+    kind, waited = resolve_waiting(kind, h, polls, elapsed, config)
     canonical = KIND_STATUS[kind]
     return Truth(
         phone,
@@ -524,10 +533,7 @@ def mail_ground_truth(
     _, sent = mail_message_info(init, mid)
     h, y = mail_item_hash(init, email, mid)
     kind = mail_kind(y)
-    waited = False
-    if kind == WAIT and is_final(polls, elapsed, config):
-        kind = waiting_outcome(h)
-        waited = True
+    kind, waited = resolve_waiting(kind, h, polls, elapsed, config)
     canonical = KIND_STATUS[kind]
     return MailTruth(
         email=email,
