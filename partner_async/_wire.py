@@ -30,7 +30,6 @@ from ._models import (
     SMSRecipient,
     StatusResult,
 )
-from ._status import _CACHE as _STATUS_CACHE
 from ._status import DeliveryStatus, parse_status
 
 __all__ = [
@@ -231,6 +230,13 @@ def _error_body(body: dict[str, Any]) -> ErrorBody | None:
     return ErrorBody(code_int, message if isinstance(message, str) else "")
 
 
+def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
+    """A decoded answer that must be a JSON object: itself, or the vendor error it carries."""
+    if not isinstance(body, dict):
+        raise ResponseFormatError("the answer is not a JSON object")
+    return _error_body(body) or body
+
+
 # -- multi-status ---------------------------------------------------------------------
 
 _LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
@@ -284,13 +290,12 @@ def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusRe
         and stop_flag is not _MISSING
         and spam_flag is not _MISSING
     ):
-        status = _STATUS_CACHE.get(text)
         return StatusResult(
             phone,
             message_id,
             success,
             code,
-            parse_status(text) if status is None else status,
+            parse_status(text),
             text,
             int(date),
             stop_flag,  # type: ignore[arg-type]
@@ -347,12 +352,10 @@ def decode_multi_status_xml(content: bytes) -> MultiStatusBody | ErrorBody:
     return _multi_status_body(xml_to_body(content, "multi"))
 
 
-def _multi_status_body(body: Any) -> MultiStatusBody | ErrorBody:
-    if not isinstance(body, dict):
-        raise ResponseFormatError("the answer is not a JSON object")
-    error = _error_body(body)
-    if error is not None:
-        return error
+def _multi_status_body(raw_body: Any) -> MultiStatusBody | ErrorBody:
+    body = _object_body(raw_body)
+    if isinstance(body, ErrorBody):
+        return body
     raw_entries = _first(body, *_LIST_KEYS)
     if not isinstance(raw_entries, list):
         raise ResponseFormatError("the answer has no StatutResponse_List")
@@ -413,12 +416,6 @@ def _bulk_entries(body: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _bulk_body(body: Any) -> dict[str, Any] | ErrorBody:
-    if not isinstance(body, dict):
-        raise ResponseFormatError("the answer is not a JSON object")
-    return _error_body(body) or body
-
-
 def structure_sms_report(body: dict[str, Any], _: object = None) -> SMSBulkReport:
     """A whole SMS bulk-status answer."""
     recipients = tuple(structure_sms_recipient(e) for e in _bulk_entries(body))
@@ -435,7 +432,7 @@ def _bulk_decoder(cls: type[R], kind: str, *, xml: bool) -> Callable[[bytes], R 
     """A decoder of one bulk-status endpoint's answers, JSON or XML, into ``cls``."""
 
     def decode(content: bytes) -> R | ErrorBody:
-        body = _bulk_body(xml_to_body(content, kind) if xml else _loads(content))
+        body = _object_body(xml_to_body(content, kind) if xml else _loads(content))
         if isinstance(body, ErrorBody):
             return body
         try:
