@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import attrs
+import msgspec
 
 from ._models import StatusResult
 from ._normalize import normalize_phone
@@ -57,9 +57,9 @@ def match_entries(
             unexpected += 1
             continue
         phone = batch[position][0]
-        results[position] = (
-            entry if entry.phone_number == phone else attrs.evolve(entry, phone_number=phone)
-        )
+        if entry.phone_number != phone:
+            entry = msgspec.structs.replace(entry, phone_number=phone)
+        results[position] = entry
     return results, unexpected
 
 

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import attrs
+import msgspec
 
-from ._status import DeliveryStatus
+from ._status import DeliveryStatus, parse_status
 
 __all__ = [
     "MailBulkReport",
@@ -43,20 +44,42 @@ class StatusQuery:
     message_id: int | str
 
 
-@attrs.frozen(slots=True)
-class StatusResult:
-    """The API's answer for one query.
+class StatusResult(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    gc=False,
+    forbid_unknown_fields=True,
+    rename={
+        "phone_number": "phoneNumber",
+        "message_id": "messageId",
+        "status_text": "status",
+        "timestamp": "date",
+        "stop_sms": "stopSms",
+        "is_spam": "isSpam",
+    },
+):
+    """The API's answer for one query: an immutable, hashable value.
 
     ``success`` and ``code`` are the API's own per-item fields: a number the API does not
     know for this message comes back with ``success=False, code=4`` and
     ``status=DeliveryStatus.UNKNOWN`` (``status_text`` "Number not found").
+
+    A ``msgspec.Struct`` (not an attrs class): the documented answer decodes straight into
+    it in C, and it holds only atomic values, so the garbage collector never tracks it.
+    That is what keeps a million kept results cheap. Fields are keyword-only;
+    ``msgspec.structs.replace`` and ``msgspec.structs.asdict`` work on it.
+
+    >>> r = StatusResult(phone_number="+33612345678", message_id=1226613, success=True,
+    ...                  code=200, status_text="DELIVRD", timestamp=1517934416)
+    >>> r.status, r.is_final, r.date.year
+    (<DeliveryStatus.DELIVERED: 'Delivered'>, True, 2018)
 
     Attributes:
         phone_number: the query's phone number, normalised to E.164.
         message_id: the query's message id.
         success: the API's per-item ``success``.
         code: the API's per-item ``code`` (200, or 4 when not found).
-        status: the delivery status, mapped from ``status_text``.
         status_text: the status exactly as the API sent it.
         timestamp: when the status was reported (Unix seconds), if sent.
         stop_sms: the recipient replied STOP, if sent.
@@ -67,11 +90,15 @@ class StatusResult:
     message_id: int
     success: bool
     code: int
-    status: DeliveryStatus
     status_text: str
     timestamp: int | None = None
     stop_sms: bool | None = None
     is_spam: bool | None = None
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """The delivery status, mapped from ``status_text`` (every documented spelling)."""
+        return parse_status(self.status_text)
 
     @property
     def date(self) -> datetime | None:
@@ -86,7 +113,7 @@ class StatusResult:
     @property
     def is_final(self) -> bool:
         """False while the status is Waiting; a final status will not change any more."""
-        return self.status is not DeliveryStatus.WAITING
+        return parse_status(self.status_text) is not DeliveryStatus.WAITING
 
 
 class UnresolvedReason(str, enum.Enum):

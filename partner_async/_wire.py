@@ -2,23 +2,25 @@
 
 JSON and the vendor's positional XML form (``_format=xml``) decode to the same values.
 
-All JSON goes through orjson and one cattrs converter (:data:`converter`), whose structure
-hooks accept every documented variant of every field: ``stopSms``/``stopSMS``, flags as
-``"0"``/``"1"`` strings or booleans, dates as Unix timestamps in strings or integers,
-``message_id``/``messageId``, ``StatutResponse_List``/``StatutResponseList``. The hooks
-for the hot path (multi-status entries) are hand-written: a generated cattrs hook into
-frozen attrs classes costs about twice as much per item (see ``shared/perf-notes.md``).
+The hot path, a multi-status answer in the documented shape, is decoded by msgspec in one
+C pass straight into :class:`StatusResult` structs (lax mode turns the documented ``"0"``
+flags and string timestamps into bools and ints). Every other answer goes through orjson
+and hand-written coercions that accept every documented variant of every field:
+``stopSms``/``stopSMS``, flags as ``"0"``/``"1"`` strings or booleans, dates as Unix
+timestamps in strings or integers, ``message_id``/``messageId``,
+``StatutResponse_List``/``StatutResponseList``. Bulk-status answers go through one cattrs
+converter (:data:`converter`) with those coercions as its hooks.
 """
 
 from __future__ import annotations
 
 import calendar
-import operator
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
+import msgspec
 import orjson
 from cattrs.preconf.orjson import make_converter
 
@@ -242,70 +244,12 @@ def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
 _LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
 
 
-_MISSING = object()
-_FLAG_OF: dict[object, bool] = {"0": False, "1": True, False: False, True: True}
-_flag_of = _FLAG_OF.get
-
-
-_DOCUMENTED_FIELDS = operator.itemgetter(
-    "success", "code", "phoneNumber", "messageId", "status", "date", "stopSms", "isSpam"
-)
-_NOT_FOUND_FIELDS = operator.itemgetter("success", "code", "phoneNumber", "messageId", "status")
-
-
 def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusResult:
-    """One multi-status entry (as echoed: ``phone_number`` is the server's text).
+    """One multi-status entry, any shape: every documented variant, missing fields as None.
 
-    The documented shape of a found entry takes a fast path (one C call fetches every
-    field); every other shape and variant goes through the general coercions.
+    ``phone_number`` is the server's text (matching puts the query's back). Answers in the
+    documented shape never come here: :func:`decode_multi_status` decodes them in C.
     """
-    if len(entry) == 5:  # the documented "not found" shape: no date, no flags
-        try:
-            success, code, phone, message_id, text = _NOT_FOUND_FIELDS(entry)
-        except KeyError:
-            return _structure_any(entry)
-        if (
-            success is False
-            and type(code) is int
-            and type(phone) is str
-            and type(message_id) is int
-            and type(text) is str
-        ):
-            return StatusResult(phone, message_id, False, code, parse_status(text), text)
-        return _structure_any(entry)
-    try:
-        success, code, phone, message_id, text, date, stop, spam = _DOCUMENTED_FIELDS(entry)
-    except KeyError:
-        return _structure_any(entry)
-    stop_flag = _flag_of(stop, _MISSING)
-    spam_flag = _flag_of(spam, _MISSING)
-    if (
-        (success is True or success is False)
-        and type(code) is int
-        and type(phone) is str
-        and type(message_id) is int
-        and type(text) is str
-        and type(date) is str
-        and date.isdigit()
-        and stop_flag is not _MISSING
-        and spam_flag is not _MISSING
-    ):
-        return StatusResult(
-            phone,
-            message_id,
-            success,
-            code,
-            parse_status(text),
-            text,
-            int(date),
-            stop_flag,  # type: ignore[arg-type]
-            spam_flag,  # type: ignore[arg-type]
-        )
-    return _structure_any(entry)
-
-
-def _structure_any(entry: dict[str, Any]) -> StatusResult:
-    """Any entry shape: every documented variant, missing fields as None."""
     get = entry.get
     text = get("status")
     if type(text) is not str:
@@ -320,15 +264,14 @@ def _structure_any(entry: dict[str, Any]) -> StatusResult:
         phone = "" if phone is None else str(phone)
     stop = get("stopSms")
     return StatusResult(
-        phone,
-        to_int(get("messageId")),
-        success,
-        code,
-        parse_status(text),
-        text,
-        to_timestamp(get("date")),
-        to_flag(get("stopSMS") if stop is None else stop),
-        to_flag(get("isSpam")),
+        phone_number=phone,
+        message_id=to_int(get("messageId")),
+        success=success,
+        code=code,
+        status_text=text,
+        timestamp=to_timestamp(get("date")),
+        stop_sms=to_flag(get("stopSMS") if stop is None else stop),
+        is_spam=to_flag(get("isSpam")),
     )
 
 
@@ -342,8 +285,31 @@ def encode_multi_status(api_key: str, queries: Sequence[tuple[str, int]]) -> byt
     )
 
 
+class _DocumentedAnswer(msgspec.Struct, gc=False):
+    """A successful multi-status answer exactly as documented (entries: see StatusResult)."""
+
+    success: bool
+    code: int
+    StatutResponse_List: list[StatusResult]
+
+
+# Lax mode takes the documented strings for what they mean: "1517934416" -> int, "0" -> False.
+_decode_documented = msgspec.json.Decoder(_DocumentedAnswer, strict=False).decode
+
+
 def decode_multi_status(content: bytes) -> MultiStatusBody | ErrorBody:
-    """Decode a JSON multi-status answer; :class:`ResponseFormatError` if it is not one."""
+    """Decode a JSON multi-status answer; :class:`ResponseFormatError` if it is not one.
+
+    The documented shape decodes in one C pass straight into :class:`StatusResult`s (the
+    hot path of the SDK). Anything else (an error body, another list key, ``stopSMS``,
+    an entry of another shape, broken JSON) takes the general path, entry by entry.
+    """
+    try:
+        answer = _decode_documented(content)
+    except msgspec.DecodeError:
+        answer = None
+    if answer is not None and answer.success:
+        return MultiStatusBody(answer.StatutResponse_List)
     return _multi_status_body(_loads(content))
 
 

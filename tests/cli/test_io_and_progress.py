@@ -9,7 +9,6 @@ import attrs
 import pytest
 
 from partner_async import (
-    DeliveryStatus,
     StatusQuery,
     StatusResult,
     Unresolved,
@@ -28,7 +27,12 @@ from partner_async.cli._io import (
 from partner_async.cli._progress import LogReporter, Reporter, RichReporter, Rounds, reporter
 
 ANSWERED = StatusResult(
-    "+33612345678", 1226613, True, 200, DeliveryStatus.DELIVERED, "Delivered", 1_500_000_000
+    phone_number="+33612345678",
+    message_id=1226613,
+    success=True,
+    code=200,
+    status_text="Delivered",
+    timestamp=1_500_000_000,
 )
 UNRESOLVED = Unresolved(
     StatusQuery("+33 6", "x"), UnresolvedReason.INVALID_QUERY, "invalid phone number '+33 6'"
