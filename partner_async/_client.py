@@ -131,6 +131,7 @@ class _Client(Generic[R]):
             # The limiter never lets more than max_concurrency requests run, so with one
             # connection per slot (and a spare) no request waits for a pooled connection.
             max_connections=self.max_concurrency + 1,
+            tls=self.base_url.startswith("https:"),
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)

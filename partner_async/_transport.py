@@ -1,10 +1,10 @@
 """Everything that touches the HTTP library lives here, so that changing it is one module.
 
-The SDK speaks httpx. Under asyncio it drives httpx through ``httpx_aiohttp``'s transport
-(aiohttp's connection pool costs a fraction of httpcore's CPU per request at high
-concurrency, see benchmarks/RESULTS.md); under trio it uses httpx's own pool. A
-caller-supplied ``httpx.AsyncClient`` is used as is and never closed by the SDK.
-"""
+The SDK speaks httpx. Under asyncio its own pool is aiohttp's (a fraction of httpcore's
+CPU per request at high concurrency, see benchmarks/RESULTS.md), wrapped for httpx by
+``httpx_aiohttp``; requests that httpx would route to that pool go to aiohttp directly.
+Under trio it uses httpx's own pool. A caller-supplied ``httpx.AsyncClient`` is used as
+is, through ``send``, and never closed by the SDK."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import functools
 import logging
 import re
 import ssl
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import anyio
 import attrs
@@ -21,6 +21,9 @@ import sniffio
 
 from ._exceptions import RequestTimeoutError, TransportError
 from ._version import __version__
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = [
     "HTTPClient",
@@ -37,6 +40,8 @@ Timeout: TypeAlias = "float | httpx.Timeout | None"
 HTTPClient: TypeAlias = httpx.AsyncClient
 
 _USER_AGENT = f"partner-async/{__version__}"
+_HEADERS = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+_JSON_BODY = {"Content-Type": "application/json"}
 _API_KEY_IN_URL = re.compile(r"(?i)(apiKey=)[^&\s\"']*")
 
 
@@ -116,19 +121,24 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _extra_transport_errors() -> tuple[type[Exception], ...]:
-    try:
-        import aiohttp
-    except ImportError:  # pragma: no cover - httpx-aiohttp depends on aiohttp
-        return ()
-    return (aiohttp.ClientError,)
+@functools.cache
+def _trust_nothing_context() -> ssl.SSLContext:
+    """The TLS context of a client whose base URL is plain http (loopback only): it never
+    does TLS, so it loads no CA bundle (~20 ms saved). Verification stays on and no CA is
+    trusted, so a TLS handshake through it would fail closed."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 class Transport:
     """Sends one request and returns a :class:`RawResponse`, or raises ``TransportError``.
 
-    The httpx client is created on first use, inside the event loop, so the choice of
-    pool can follow the running backend.
+    The httpx client is created on first use (or in ``prepare``), inside the event loop,
+    so the choice of pool can follow the running backend. Under asyncio, when the SDK owns
+    the pool, a request that httpx would route to that pool is handed to aiohttp directly:
+    the same connections, without building httpx request and response objects (half the
+    client CPU per request, see benchmarks/RESULTS.md). Anything else httpx would route
+    elsewhere (respx's ``using="httpx"`` mock, a mount) goes through ``httpx.AsyncClient``
+    as usual, and so does every request of a caller-supplied ``http_client``.
     """
 
     def __init__(
@@ -137,12 +147,16 @@ class Transport:
         http_client: httpx.AsyncClient | None,
         timeout: Timeout,
         max_connections: int,
+        tls: bool = True,
     ) -> None:
         self._client = http_client
+        self._tls = tls
         self._owns_client = http_client is None
         self._timeout = timeout
         self._max_connections = max_connections
         self._other_errors: tuple[type[Exception], ...] = (OSError, EOFError)
+        self._direct: _DirectPool | None = None
+        self._urls: dict[str, httpx.URL] = {}
         install_log_redaction()
 
     def prepare(self) -> httpx.AsyncClient:
@@ -157,23 +171,26 @@ class Transport:
             max_keepalive_connections=self._max_connections,
         )
         timeout = self._httpx_timeout(self._timeout)
-        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        verify = _ssl_context() if self._tls else _trust_nothing_context()
         if sniffio.current_async_library() == "asyncio":
-            from httpx_aiohttp import AiohttpTransport
-
-            self._other_errors = (OSError, EOFError, *_extra_transport_errors())
+            self._direct = _DirectPool(self._max_connections, verify, self._timeout)
+            self._other_errors = (OSError, EOFError, self._direct.client_error)
             return httpx.AsyncClient(
-                transport=AiohttpTransport(limits=limits, verify=_ssl_context()),
-                timeout=timeout,
-                headers=headers,
+                transport=self._direct.httpx_transport, timeout=timeout, headers=_HEADERS
             )
-        return httpx.AsyncClient(
-            limits=limits, timeout=timeout, headers=headers, verify=_ssl_context()
-        )
+        return httpx.AsyncClient(limits=limits, timeout=timeout, headers=_HEADERS, verify=verify)
 
     @staticmethod
     def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
         return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+    def _routes_to(self, client: httpx.AsyncClient, url: str) -> httpx.AsyncBaseTransport | None:
+        """The httpx transport ``client`` would send ``url`` through (None if unknown)."""
+        target = self._urls.get(url)
+        if target is None:
+            target = self._urls[url] = httpx.URL(url)
+        transport_for_url = getattr(client, "_transport_for_url", None)  # what respx patches
+        return None if transport_for_url is None else transport_for_url(target)
 
     async def request(
         self,
@@ -190,25 +207,20 @@ class Transport:
         no chained httpx error) when no HTTP answer arrives.
         """
         client = self._client or self.prepare()
-        headers = {"Content-Type": "application/json"} if json_body is not None else None
+        direct = self._direct
+        if direct is not None and self._routes_to(client, url) is not direct.httpx_transport:
+            direct = None
         deadline = _deadline(timeout)
         error: str | None = None
         timed_out = False
-        response: httpx.Response | None = None
+        response: RawResponse | None = None
         with anyio.move_on_after(deadline) as scope:
             try:
-                request = client.build_request(
-                    method,
-                    url,
-                    params=params,
-                    content=json_body,
-                    headers=headers,
-                    timeout=self._httpx_timeout(timeout),
-                )
-                if json_body is not None:
-                    request.stream = _Body(json_body)
-                response = await client.send(request)
-            except httpx.TimeoutException as exc:
+                if direct is not None:
+                    response = await direct.request(method, url, params, json_body, timeout)
+                else:
+                    response = await self._send(client, method, url, params, json_body, timeout)
+            except (httpx.TimeoutException, TimeoutError) as exc:
                 timed_out = True
                 error = f"{type(exc).__name__}: {exc}"
             except httpx.HTTPError as exc:
@@ -218,11 +230,34 @@ class Transport:
         if scope.cancelled_caught:
             raise RequestTimeoutError(f"no complete answer within {deadline:g} s")
         if error is not None:
-            # Raised without the httpx error chained: it references the request URL.
+            # Raised without the library's error chained: it references the request URL.
             if timed_out:
                 raise RequestTimeoutError(redact(error)) from None
             raise TransportError(redact(error)) from None
         assert response is not None
+        return response
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        json_body: bytes | None,
+        timeout: Timeout,
+    ) -> RawResponse:
+        """One request through ``httpx.AsyncClient.send``."""
+        request = client.build_request(
+            method,
+            url,
+            params=params,
+            content=json_body,
+            headers=_JSON_BODY if json_body is not None else None,
+            timeout=self._httpx_timeout(timeout),
+        )
+        if json_body is not None:
+            request.stream = _Body(json_body)
+        response = await client.send(request)
         return RawResponse(
             status_code=response.status_code,
             content=response.content,
@@ -235,5 +270,80 @@ class Transport:
         client, self._client = self._client, None
         if client is not None and self._owns_client:
             await client.aclose()
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            await direct.aclose()
         if not self._owns_client:
             self._client = client
+
+
+class _DirectPool:
+    """The SDK's own aiohttp pool under asyncio: one ``aiohttp.ClientSession``, shared by
+    the httpx transport (``httpx_aiohttp``) and the direct path of :class:`Transport`."""
+
+    def __init__(self, max_connections: int, verify: ssl.SSLContext, timeout: Timeout) -> None:
+        import aiohttp
+        from httpx_aiohttp import AiohttpTransport
+
+        self.client_error: type[Exception] = aiohttp.ClientError
+        self._aiohttp = aiohttp
+        self._limit = max_connections
+        self._verify = verify
+        self._session: aiohttp.ClientSession | None = None  # opened by the first request
+        self.httpx_transport = AiohttpTransport(verify=verify, client=self.session)
+        self._default = timeout  # the client's; one aiohttp timeout object serves it
+        self._default_timeout = self._client_timeout(timeout)
+        self._post_headers = {**_HEADERS, **_JSON_BODY}
+
+    def session(self) -> aiohttp.ClientSession:
+        """The pool's session, opened on first use."""
+        if self._session is None:
+            aiohttp = self._aiohttp
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._verify),
+                headers=_HEADERS,
+            )
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session, if it was opened (idempotent)."""
+        if self._session is not None:
+            await self._session.close()
+
+    def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        # The same mapping as httpx_aiohttp's: pool -> connect, connect -> sock_connect.
+        phases = Transport._httpx_timeout(timeout)
+        return self._aiohttp.ClientTimeout(
+            sock_connect=phases.connect, sock_read=phases.read, connect=phases.pool
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, str] | None,
+        json_body: bytes | None,
+        timeout: Timeout,
+    ) -> RawResponse:
+        """One request on the session, its whole body read."""
+        if timeout is self._default or timeout == self._default:
+            client_timeout = self._default_timeout
+        else:
+            client_timeout = self._client_timeout(timeout)
+        async with self.session().request(
+            method,
+            url,
+            params=params,
+            data=json_body,
+            headers=self._post_headers if json_body is not None else None,
+            timeout=client_timeout,
+            allow_redirects=False,
+        ) as response:
+            content = await response.read()
+            headers = response.headers
+            return RawResponse(
+                status_code=response.status,
+                content=content,
+                content_type=headers.get("Content-Type", ""),
+                retry_after=headers.get("Retry-After"),
+            )

@@ -12,6 +12,7 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
+import respx
 
 from partner_async import (
     AuthenticationError,
@@ -208,3 +209,60 @@ async def test_concurrent_calls_share_the_limit_without_pool_timeouts() -> None:
                     tg.start_soon(one, seed)
     assert [len(r.answered) for r in results] == [1000, 1000, 1000], results[0].counts_by_reason()
     assert 1 <= peak <= 3
+
+
+@pytest.fixture(scope="module")
+def slow_first_server() -> Iterator[SandboxServer]:
+    """Its first request answers after 30 s; every other one at once."""
+    config = SandboxConfig(
+        seed=5, waiting_polls=None, faults=FaultConfig(schedule={1: "slow"}, slow_seconds=30.0)
+    )
+    with SandboxServer(config) as server:
+        yield server
+
+
+async def test_own_pool_skips_httpx_objects_under_asyncio_and_respx_still_mocks(
+    faulty_server: SandboxServer, monkeypatch: pytest.MonkeyPatch, anyio_backend_name: str
+) -> None:
+    sent: list[httpx.Request] = []
+    real_send = httpx.AsyncClient.send
+
+    async def counting_send(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: object
+    ) -> httpx.Response:
+        sent.append(request)
+        return await real_send(self, request, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", counting_send)
+    queries = random_queries(1200, seed=8)
+    async with SMSPartnerClient(
+        api_key="sandbox", base_url=faulty_server.sms_base_url, max_concurrency=2
+    ) as client:
+        results = await client.multi_status(queries)
+        assert len(results.answered) == len(results) == len(set(queries))
+        # asyncio: the SDK's aiohttp pool is driven directly; trio: httpx's own pool
+        assert len(sent) == (0 if anyio_backend_name == "asyncio" else results.stats.requests)
+
+        # A respx mock of httpx (using="httpx") still sees every request of the same client.
+        sent.clear()
+        with respx.mock(using="httpx") as router:
+            router.post(f"{faulty_server.sms_base_url}/multi-status").respond(
+                json={"success": False, "code": 10, "message": "Invalid API key"}
+            )
+            with pytest.raises(AuthenticationError):
+                await client.multi_status(queries[:3])
+        assert len(sent) == 1
+
+
+async def test_own_pool_read_timeout_is_retried(slow_first_server: SandboxServer) -> None:
+    async with SMSPartnerClient(
+        api_key="sandbox",
+        base_url=slow_first_server.sms_base_url,
+        timeout=httpx.Timeout(0.3, connect=5.0),
+        retry=RetryPolicy(backoff_base=0.001),
+    ) as client:
+        with anyio.fail_after(20):
+            results = await client.multi_status(random_queries(10, seed=9))
+    assert len(results.answered) == 10
+    if slow_first_server.app.stats.faults["slow"] == 1:  # the first backend meets the fault
+        assert results.stats.retries == 1
