@@ -10,7 +10,7 @@ import anyio.lowlevel
 import attrs
 
 from ._models import Unresolved, UnresolvedReason
-from ._normalize import InvalidQuery, raw_key
+from ._normalize import InvalidQuery, is_e164, raw_key
 from ._results import CallStats
 
 __all__ = ["Batch", "BatchBuilder", "iter_batches"]
@@ -119,12 +119,22 @@ class BatchBuilder:
         slots, pairs = batch.slots, batch.pairs
         filled = len(pairs)
         for item in items:
-            try:
-                key: Key = normalize(item, position)
-                invalid: InvalidQuery | None = None
-            except InvalidQuery as exc:
-                invalid = exc
-                key = raw_key(exc.query.phone_number, exc.query.message_id)
+            invalid: InvalidQuery | None = None
+            if (  # fast path: already (E.164, positive int); the input tuple is the key
+                type(item) is tuple
+                and len(item) == 2
+                and type(item[1]) is int
+                and item[1] > 0
+                and type(item[0]) is str
+                and is_e164(item[0]) is not None
+            ):
+                key: Key = item
+            else:
+                try:
+                    key = normalize(item, position)
+                except InvalidQuery as exc:
+                    invalid = exc
+                    key = raw_key(exc.query.phone_number, exc.query.message_id)
             position += 1
             if key in seen:
                 duplicates += 1

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Union
+import re
+from collections.abc import Callable
+from typing import Any, Union
 
 from ._exceptions import PartnerError
 from ._models import StatusQuery
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 __all__ = [
     "InvalidInputError",
     "InvalidQuery",
     "QueryLike",
+    "is_e164",
     "make_normalizer",
     "normalize_message_id",
     "normalize_phone",
@@ -49,6 +49,10 @@ def _as_pair(item: object, position: int) -> tuple[Any, Any]:
         f"query #{position} is {item!r}: expected a StatusQuery or a "
         "(phone_number, message_id) pair"
     )
+
+
+#: True for ``+`` and 8 to 15 ASCII digits: a phone number already in E.164 form.
+is_e164: Callable[[str], object] = re.compile(r"\+[0-9]{8,15}").fullmatch
 
 
 def normalize_message_id(value: object) -> int:
@@ -86,8 +90,7 @@ def normalize_phone(value: object, region: str) -> str:
     against ``region``.
     """
     if type(value) is str:
-        digits = value[1:]
-        if value[:1] == "+" and 8 <= len(digits) <= 15 and digits.isdigit() and digits.isascii():
+        if is_e164(value):
             return value
         try:
             return _parse_phone(value, region)
@@ -109,25 +112,12 @@ def make_normalizer(region: str) -> Callable[[object, int], tuple[str, int]]:
     """A function ``(item, position) -> (e164_phone, message_id)`` for one client's settings.
 
     It raises :class:`InvalidInputError` for a wrongly shaped item and
-    :class:`InvalidQuery` (internal) for invalid values.
+    :class:`InvalidQuery` (internal) for invalid values. The batch builder recognises
+    items already in the normal form without calling it (its fast path).
     """
 
     def normalize(item: object, position: int) -> tuple[str, int]:
-        if type(item) is tuple and len(item) == 2:
-            phone, message_id = item
-            # Fast path: already ``(E.164, positive int)``; the tuple itself is the key.
-            if (
-                type(message_id) is int
-                and message_id > 0
-                and type(phone) is str
-                and phone[:1] == "+"
-                and 9 <= len(phone) <= 16
-                and phone[1:].isdigit()
-                and phone.isascii()
-            ):
-                return item
-        else:
-            phone, message_id = _as_pair(item, position)
+        phone, message_id = _as_pair(item, position)
         try:
             return normalize_phone(phone, region), normalize_message_id(message_id)
         except ValueError as exc:
