@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from itertools import islice
+from typing import Any
 
 import anyio.lowlevel
 import attrs
 
 from ._models import Unresolved, UnresolvedReason
-from ._normalize import InvalidQuery, is_e164, raw_key
+from ._normalize import InvalidQuery, all_normal, is_e164, raw_key
 from ._results import CallStats
 
 __all__ = ["Batch", "BatchBuilder", "iter_batches"]
@@ -57,6 +58,19 @@ class _Window:
         self._order.append(key)
         if len(self._order) > self.size:
             self._seen.discard(self._order.popleft())
+
+    def isdisjoint(self, keys: list[Key]) -> bool:
+        return self._seen.isdisjoint(keys)
+
+    def add_all(self, keys: list[Key]) -> None:
+        """``add`` each of ``keys``, which are distinct and new."""
+        if not self.size:
+            return
+        self._seen.update(keys)
+        self._order.extend(keys)
+        popleft, discard = self._order.popleft, self._seen.discard
+        for _ in range(len(self._order) - self.size):
+            discard(popleft())
 
 
 class BatchBuilder:
@@ -105,6 +119,8 @@ class BatchBuilder:
 
     def extend(self, items: Iterable[object]) -> list[Batch]:
         """Take input items; return the batches they filled (the hot loop of the SDK)."""
+        if type(items) is list and self._take_new_normal(items):
+            return self._fill(items)
         full: list[Batch] = []
         normalize = self._normalize
         seen = self._seen
@@ -164,6 +180,51 @@ class BatchBuilder:
         self.distinct = distinct
         self.stats.duplicates += duplicates
         self._batch = batch
+        return full
+
+    def _take_new_normal(self, chunk: list[Any]) -> bool:
+        """Take a whole chunk at once if every item in it is already normal and new (no
+        duplicate within it or earlier): the common case, with no Python code per item.
+        False (nothing taken) otherwise; the per-item loop then handles it."""
+        if not all_normal(chunk):
+            return False
+        count = len(chunk)
+        seen = self._seen
+        if isinstance(seen, _Window):
+            if seen.size:  # (a window of 0 de-duplicates nothing)
+                if len(set(chunk)) != count or not seen.isdisjoint(chunk):
+                    return False
+                seen.add_all(chunk)
+            return True
+        if not seen.keys().isdisjoint(chunk):
+            return False
+        first = self.position if self.positional else self.distinct
+        seen.update(zip(chunk, range(first, first + count), strict=True))
+        if len(seen) != self.distinct + count:  # a duplicate within the chunk: undo
+            for key in chunk:
+                seen.pop(key, None)
+            return False
+        return True
+
+    def _fill(self, chunk: list[tuple[str, int]]) -> list[Batch]:
+        """Add a taken chunk of new, normal queries to the batches; return those filled."""
+        full: list[Batch] = []
+        first_slot = self.position if self.positional else self.distinct
+        position = self.position
+        batch, size, taken = self._batch, self.batch_size, 0
+        while taken < len(chunk):
+            part = chunk[taken : taken + size - len(batch.pairs)]
+            batch.pairs.extend(part)
+            batch.slots.extend(range(first_slot + taken, first_slot + taken + len(part)))
+            taken += len(part)
+            if len(batch.pairs) >= size:
+                batch.read = position + taken - self._start
+                self._start = position + taken
+                full.append(batch)
+                self.batches += 1
+                batch = self._batch = Batch(self.batches)
+        self.position += len(chunk)
+        self.distinct += len(chunk)
         return full
 
     def flush(self) -> Batch | None:

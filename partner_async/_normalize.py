@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable
 from typing import Any, Union
@@ -14,6 +15,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidQuery",
     "QueryLike",
+    "all_normal",
     "is_e164",
     "make_normalizer",
     "normalize_message_id",
@@ -53,6 +55,38 @@ def _as_pair(item: object, position: int) -> tuple[Any, Any]:
 
 #: True for ``+`` and 8 to 15 ASCII digits: a phone number already in E.164 form.
 is_e164: Callable[[str], object] = re.compile(r"\+[0-9]{8,15}").fullmatch
+
+
+_TUPLE, _INT, _STR, _PLUS = {tuple}, {int}, {str}, {"+"}
+_first_char = operator.itemgetter(0)
+
+
+def all_normal(items: list[Any]) -> bool:
+    """True when every item is an ``(E.164 str, positive int)`` tuple: already normalised.
+
+    The rule of the batch builder's per-item fast path (``+`` and 8 to 15 ASCII digits,
+    see :data:`is_e164`; an ``int`` id > 0), checked over a whole chunk in a few passes
+    that run in C: a chunk of already-normal queries costs no Python code per item.
+    """
+    if not items or set(map(type, items)) != _TUPLE:
+        return False
+    try:
+        phones, ids = zip(*items, strict=True)
+    except ValueError:  # some item is not a pair
+        return False
+    if set(map(type, ids)) != _INT or min(ids) <= 0 or set(map(type, phones)) != _STR:
+        return False
+    lengths = set(map(len, phones))
+    if min(lengths) < 9 or max(lengths) > 16 or set(map(_first_char, phones)) != _PLUS:
+        return False
+    joined = "".join(phones)
+    if joined.count("+") != len(phones):  # a "+" inside a number
+        return False
+    try:
+        digits = joined.encode("ascii").translate(None, b"+")
+    except UnicodeEncodeError:
+        return False
+    return digits.isdigit()  # bytes: ASCII digits only
 
 
 def normalize_message_id(value: object) -> int:
