@@ -355,14 +355,18 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         async def collect(batch: Batch, sent: list[Outcome]) -> None:
             if len(outcomes) < builder.distinct:
                 outcomes.extend([None] * (builder.distinct - len(outcomes)))
-            for slot, outcome in zip(batch.slots, sent, strict=True):
-                outcomes[slot] = outcome
+            slots = batch.slots
+            if slots and slots[-1] - slots[0] == len(slots) - 1:  # consecutive slots
+                outcomes[slots[0] : slots[-1] + 1] = sent
+            else:
+                for slot, outcome in zip(slots, sent, strict=True):
+                    outcomes[slot] = outcome
             for slot, outcome in batch.settled:
                 outcomes[slot] = outcome
             tracker.batch_done(batch, sent)
 
         await run_pipeline(queries, builder, settings, stats, collect, self.max_concurrency)
-        if len(outcomes) != builder.distinct or any(o is None for o in outcomes):
+        if len(outcomes) != builder.distinct or None in outcomes:
             raise RuntimeError("partner_async bug: a query ended without an outcome")
         done: list[Outcome] = outcomes  # type: ignore[assignment]
         return MultiStatusResult(done, builder.index, self._normalize, stats)

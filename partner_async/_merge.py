@@ -8,6 +8,7 @@ the phone number and the message id are equal; every other entry is matched by c
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import msgspec
@@ -16,6 +17,9 @@ from ._models import StatusResult
 from ._normalize import normalize_phone
 
 __all__ = ["match_entries"]
+
+
+_QUERY_OF = operator.attrgetter("phone_number", "message_id")
 
 
 def _digits(text: str) -> str:
@@ -31,6 +35,8 @@ def match_entries(
     Every returned result carries the *query's* phone number, whatever the echo was.
     """
     size = len(batch)
+    if len(entries) == size and list(map(_QUERY_OF, entries)) == batch:
+        return list(entries), 0  # every entry echoes its query, in order (no Python per item)
     results: list[StatusResult | None] = [None] * size
     leftovers: list[StatusResult] = []
     for i, entry in enumerate(entries):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sized
 from contextlib import aclosing, asynccontextmanager
+from operator import countOf
 from typing import Any
 
 import anyio
@@ -51,7 +52,7 @@ class ProgressTracker:
     def batch_done(self, batch: Batch, outcomes: list[Outcome]) -> None:
         """Account for one delivered batch and report."""
         self.done += batch.read
-        self.unresolved += len(batch.settled) + sum(1 for o in outcomes if type(o) is Unresolved)
+        self.unresolved += len(batch.settled) + countOf(map(type, outcomes), Unresolved)
         if self._callback is not None:
             stats = self._stats
             self._callback(

@@ -283,9 +283,9 @@ async def run_batch(
     stats.batches += 1
     matched, unexpected = match_entries(batch, body.entries, settings.region)
     stats.unexpected_entries += unexpected
-    missing = [i for i, result in enumerate(matched) if result is None]
-    if not missing:
+    if None not in matched:
         return matched  # type: ignore[return-value]
+    missing = [i for i, result in enumerate(matched) if result is None]
     outcomes: list[Outcome | None] = list(matched)
     missing_queries = [batch[i] for i in missing]
     if reask:
