@@ -171,7 +171,7 @@ class Transport:
             max_keepalive_connections=self._max_connections,
         )
         timeout = self._httpx_timeout(self._timeout)
-        verify = _ssl_context() if self._tls else _trust_nothing_context()
+        verify = self.tls_context
         if sniffio.current_async_library() == "asyncio":
             self._direct = _DirectPool(self._max_connections, verify, self._timeout)
             self._other_errors = (OSError, EOFError, self._direct.client_error)
@@ -179,6 +179,11 @@ class Transport:
                 transport=self._direct.httpx_transport, timeout=timeout, headers=_HEADERS
             )
         return httpx.AsyncClient(limits=limits, timeout=timeout, headers=_HEADERS, verify=verify)
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        """The TLS context of the SDK's own pool (always verifying)."""
+        return _ssl_context() if self._tls else _trust_nothing_context()
 
     @staticmethod
     def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:

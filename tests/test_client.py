@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import httpx
@@ -67,6 +68,22 @@ def test_plain_http_only_for_loopback(url: str) -> None:
 )
 def test_loopback_and_https_base_urls(url: str) -> None:
     assert SMSPartnerClient(api_key="k", base_url=url).base_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("url", "verifies_with_ca_bundle"),
+    [("https://api.smspartner.fr/v1", True), ("http://127.0.0.1:8080/v1", False)],
+)
+async def test_tls_always_verifies_and_plain_http_loads_no_ca_bundle(
+    url: str, verifies_with_ca_bundle: bool
+) -> None:
+    async with SMSPartnerClient(api_key="k", base_url=url) as client:
+        context = client._transport.tls_context
+    # Verification is on whatever the URL; a plain-http (loopback) client never does TLS,
+    # so it skips loading the CA bundle (~20 ms) and trusts no CA: it would fail closed.
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert (context.cert_store_stats()["x509_ca"] > 0) is verifies_with_ca_bundle
 
 
 def test_max_retries_overrides_the_policy() -> None:
