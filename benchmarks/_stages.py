@@ -103,9 +103,9 @@ def main() -> None:
 
         normalize = make_normalizer("FR")
 
-        def run() -> Any:
+        def run() -> Any:  # fed 500 at a time, as iter_batches does
             builder = BatchBuilder(normalize, 500, CallStats())
-            full = builder.extend(pairs)
+            full = [batch for chunk in chunks for batch in builder.extend(chunk)]
             full.append(builder.flush())
             return full
 
