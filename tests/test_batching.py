@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from partner_async._batching import Batch, BatchBuilder
-from partner_async._normalize import all_normal, is_e164, make_normalizer
+from partner_async._normalize import InvalidInputError, all_normal, make_normalizer
 from partner_async._results import CallStats
 
 GOOD = ("+33612345678", 1226613)
@@ -41,20 +41,20 @@ NOT_NORMAL: list[Any] = [
 NORMAL = [("+12345678", 1), ("+123456789012345", 10**12), GOOD]
 
 
-def per_item_rule(item: Any) -> bool:
-    return (
-        type(item) is tuple
-        and len(item) == 2
-        and type(item[1]) is int
-        and item[1] > 0
-        and type(item[0]) is str
-        and is_e164(item[0]) is not None
-    )
+def taken_as_is_by_the_loop(item: Any) -> bool:
+    """Whether the per-item loop takes ``item`` as already normal: its own key, unchanged."""
+    builder = BatchBuilder(make_normalizer("FR"), 1, CallStats())
+    try:
+        batches = builder.extend(iter([item]))
+    except InvalidInputError:
+        return False
+    return bool(batches) and batches[0].pairs[0] is item
 
 
 @pytest.mark.parametrize("item", NOT_NORMAL + NORMAL, ids=repr)
 def test_chunk_rule_is_the_per_item_rule(item: Any) -> None:
-    expected = per_item_rule(item)
+    expected = taken_as_is_by_the_loop(item)
+    assert expected is any(item is normal for normal in NORMAL)
     assert all_normal([item]) is expected
     assert all_normal([*NORMAL, item, GOOD]) is expected  # anywhere in a chunk
 
