@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import httpx
 import pytest
@@ -266,3 +267,35 @@ async def test_own_pool_read_timeout_is_retried(slow_first_server: SandboxServer
     assert len(results.answered) == 10
     if slow_first_server.app.stats.faults["slow"] == 1:  # the first backend meets the fault
         assert results.stats.retries == 1
+
+
+@pytest.fixture
+def slow_start_server() -> Iterator[SandboxServer]:
+    """Its first 4 requests answer after 30 s; every later one at once."""
+    config = SandboxConfig(
+        seed=6,
+        waiting_polls=None,
+        faults=FaultConfig(schedule=dict.fromkeys(range(4), "slow"), slow_seconds=30.0),
+    )
+    with SandboxServer(config) as server:
+        yield server
+
+
+async def test_cancelling_requests_on_the_own_pool_leaves_the_client_usable(
+    slow_start_server: SandboxServer,
+) -> None:
+    queries = random_queries(2000, seed=4)
+    async with SMSPartnerClient(
+        api_key="sandbox", base_url=slow_start_server.sms_base_url, max_concurrency=4
+    ) as client:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.multi_status, queries)
+            faults = slow_start_server.app.stats.faults
+            while faults["slow"] < 4:  # the server holds all 4 requests, for 30 s
+                await anyio.lowlevel.checkpoint()
+            assert client._limiter.in_flight == 4
+            tg.cancel_scope.cancel()
+        assert client._limiter.in_flight == 0
+        with anyio.fail_after(20):
+            results = await client.multi_status(queries)
+    assert len(results.answered) == len(results) == len(set(queries))
