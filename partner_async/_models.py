@@ -113,7 +113,7 @@ class StatusResult(
     @property
     def is_final(self) -> bool:
         """False while the status is Waiting; a final status will not change any more."""
-        return parse_status(self.status_text) is not DeliveryStatus.WAITING
+        return self.status is not DeliveryStatus.WAITING
 
 
 class UnresolvedReason(str, enum.Enum):

@@ -4,7 +4,8 @@ The SDK speaks httpx. Under asyncio its own pool is aiohttp's (a fraction of htt
 CPU per request at high concurrency, see benchmarks/RESULTS.md), wrapped for httpx by
 ``httpx_aiohttp``; requests that httpx would route to that pool go to aiohttp directly.
 Under trio it uses httpx's own pool. A caller-supplied ``httpx.AsyncClient`` is used as
-is, through ``send``, and never closed by the SDK."""
+is, through ``send``, and never closed by the SDK.
+"""
 
 from __future__ import annotations
 
@@ -166,10 +167,6 @@ class Transport:
         return self._client
 
     def _create_client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(
-            max_connections=self._max_connections,
-            max_keepalive_connections=self._max_connections,
-        )
         timeout = self._httpx_timeout(self._timeout)
         verify = self.tls_context
         if sniffio.current_async_library() == "asyncio":
@@ -178,6 +175,10 @@ class Transport:
             return httpx.AsyncClient(
                 transport=self._direct.httpx_transport, timeout=timeout, headers=_HEADERS
             )
+        limits = httpx.Limits(
+            max_connections=self._max_connections,
+            max_keepalive_connections=self._max_connections,
+        )
         return httpx.AsyncClient(limits=limits, timeout=timeout, headers=_HEADERS, verify=verify)
 
     @property
