@@ -240,15 +240,21 @@ class BatchBuilder:
 
 
 async def iter_batches(
-    queries: Iterable[object] | AsyncIterable[object], builder: BatchBuilder
+    queries: Iterable[object] | AsyncIterable[object],
+    builder: BatchBuilder,
+    prefix: list[object] | None = None,
 ) -> AsyncGenerator[Batch, None]:
     """Read ``queries`` lazily (sync or async) and yield full batches, then the last one.
 
+    ``prefix``: items already read from ``queries`` (an iterator then), taken first.
     Items are read ``batch_size`` at a time (a batch is only sent once full anyway), with
     a checkpoint after each chunk, so a long run of duplicates or invalid items never
     starves the event loop.
     """
     size = builder.batch_size
+    if prefix:
+        for batch in builder.extend(prefix):
+            yield batch
     if isinstance(queries, AsyncIterable):
         chunk: list[object] = []
         async for item in queries:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Sized
 from contextlib import AbstractAsyncContextManager
+from itertools import islice
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -19,10 +20,11 @@ import attrs
 
 from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
+from ._coalesce import Coalescer, SendBatch
 from ._exceptions import ClientClosedError, ConfigurationError, PartnerError
-from ._limits import RequestLimiter
+from ._limits import RequestLimiter, Slot
 from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
-from ._normalize import QueryLike, make_normalizer, normalize_message_id
+from ._normalize import InvalidQuery, QueryLike, is_e164, make_normalizer, normalize_message_id
 from ._pipeline import Deliver, ProgressCallback, ProgressTracker, run_pipeline, stream_batches
 from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, StatusUpdate
 from ._retry import RetryPolicy
@@ -31,6 +33,7 @@ from ._runner import (
     Rejected,
     Requester,
     RetryableFailure,
+    run_batch,
 )
 from ._status import DeliveryStatus
 from ._transport import HTTPClient, Timeout, Transport, redact
@@ -238,6 +241,22 @@ def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> boo
     return type(outcome) is Unresolved and outcome.reason in retryable
 
 
+def _as_list(items: Iterable[Any]) -> list[Any]:
+    return items if isinstance(items, list) else list(items)
+
+
+def _place(outcomes: list[Outcome | None], batch: Batch, sent: list[Outcome]) -> None:
+    """Put a batch's outcomes (sent queries, then invalid ones) into their slots."""
+    slots = batch.slots
+    if slots and slots[-1] - slots[0] == len(slots) - 1:  # consecutive slots
+        outcomes[slots[0] : slots[-1] + 1] = sent
+    else:
+        for slot, outcome in zip(slots, sent, strict=True):
+            outcomes[slot] = outcome
+    for slot, outcome in batch.settled:
+        outcomes[slot] = outcome
+
+
 def _add_stats(total: CallStats, more: CallStats) -> None:
     for field in attrs.fields(CallStats):
         if field.name not in ("queries", "duplicates"):
@@ -283,11 +302,15 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
         default_region: str = "FR",
+        linger: float = 0.0,
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
+        if not (isinstance(linger, (int, float)) and not isinstance(linger, bool) and linger >= 0):
+            raise ConfigurationError(f"linger must be a number of seconds >= 0, got {linger!r}")
+        self.linger = float(linger)
         if not (isinstance(default_region, str) and len(default_region) == 2):
             raise ConfigurationError(
                 f"default_region must be a two-letter region code, got {default_region!r}"
@@ -306,6 +329,36 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             http_client=http_client,
             clock=clock,
         )
+        self._coalescer = Coalescer(self._limiter, self._clock, self.batch_size, self.linger)
+        self._lanes: dict[tuple[object, object], tuple[Hashable, SendBatch]] = {}
+
+    async def aclose(self) -> None:
+        """Close the client: waiting lookups end with :class:`ClientClosedError`, then the
+        connection pool is closed (unless it is a caller-owned ``http_client``).
+
+        Idempotent. The client cannot be used afterwards.
+        """
+        self._coalescer.close()
+        await super().aclose()
+
+    def _lane(
+        self, timeout: Timeout | _NotGiven, max_retries: int | None
+    ) -> tuple[Hashable, SendBatch]:
+        """The coalescing lane of a call's options, and how its batches are sent."""
+        options = (repr(timeout), max_retries)
+        lane = self._lanes.get(options)
+        if lane is None:
+            settings = self._settings(timeout, max_retries)
+
+            async def send(
+                keys: list[tuple[str, int]], stats: CallStats, slot: Slot
+            ) -> list[Outcome]:
+                return await run_batch(settings, keys, stats, reserved=slot)
+
+            lane = ((settings.policy, repr(settings.timeout)), send)
+            if len(self._lanes) < 32:  # options computed per call must not grow it forever
+                self._lanes[options] = lane
+        return lane
 
     def _settings(self, timeout: Timeout | _NotGiven, max_retries: int | None) -> BatchSettings:
         policy, effective_timeout = self._call_options(timeout, max_retries)
@@ -320,6 +373,49 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             params=self._format_params,
         )
 
+    async def status(
+        self,
+        phone_number: str,
+        message_id: int | str,
+        *,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> Outcome:
+        """The status of one message to one number: a :class:`StatusResult`, or
+        :class:`Unresolved` with the reason.
+
+        The lookup for services: concurrent calls on one client are coalesced into shared
+        multi-status requests of up to ``batch_size`` queries. A request leaves as soon as
+        a request slot of the client is free, carrying every lookup queued by then (after
+        ``linger`` seconds, if set); equal lookups in progress share one entry. The rules
+        are those of :meth:`multi_status`: an invalid query is :class:`Unresolved` and never
+        sent; a refused key or account raises (in every caller waiting on that request);
+        transient failures are retried under the client's limits. Cancelling one lookup
+        withdraws only it; closing the client ends every waiting lookup with
+        :class:`ClientClosedError`.
+
+        >>> outcome = await client.status("06 12 34 56 78", 1226613)  # doctest: +SKIP
+        >>> outcome.status  # doctest: +SKIP
+        <DeliveryStatus.DELIVERED: 'Delivered'>
+        """
+        self._check_open()
+        key: tuple[str, int]
+        if (
+            type(message_id) is int
+            and message_id > 0
+            and type(phone_number) is str
+            and is_e164(phone_number)
+        ):
+            key = (phone_number, message_id)
+        else:
+            try:
+                key = self._normalize((phone_number, message_id), 0)
+            except InvalidQuery as exc:
+                return Unresolved(exc.query, UnresolvedReason.INVALID_QUERY, exc.detail)
+        options, send = self._lane(timeout, max_retries)
+        (outcome,) = await self._coalescer.lookup(options, send, (key,), CallStats())
+        return outcome
+
     async def multi_status(
         self,
         queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
@@ -333,7 +429,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         ``queries`` is any iterable or async iterable of :class:`StatusQuery` or
         ``(phone_number, message_id)`` pairs, of any length; it is read lazily. Queries
         are normalised, de-duplicated, sent in batches of ``batch_size`` with at most
-        ``max_concurrency`` requests in flight, and matched back by content.
+        ``max_concurrency`` requests in flight, and matched back by content. A call of
+        fewer distinct queries than ``batch_size`` shares requests with the client's other
+        small calls in progress, as :meth:`status` does.
 
         Every distinct query ends in exactly one outcome. Raises
         :class:`AuthenticationError` or :class:`PermissionDeniedError` at once (cancelling
@@ -346,30 +444,74 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         <DeliveryStatus.DELIVERED: 'Delivered'>
         """
         self._check_open()
-        settings = self._settings(timeout, max_retries)
+        size = self.batch_size
+        head: list[Any] | None = None  # the first items read, when they decide the path
+        rest: Iterable[Any] | AsyncIterable[Any] = queries
+        if isinstance(queries, AsyncIterable):
+            iterator = aiter(queries)
+            head = []
+            async for item in iterator:
+                head.append(item)
+                if len(head) > size:
+                    break
+            rest = iterator if len(head) > size else ()
+        elif isinstance(queries, Sized):
+            if len(queries) <= size:
+                head = _as_list(queries)
+                rest = ()
+        else:
+            sync_iterator = iter(queries)
+            head = list(islice(sync_iterator, size + 1))
+            rest = sync_iterator if len(head) > size else ()
         stats = CallStats()
-        builder = BatchBuilder(self._normalize, self.batch_size, stats)
+        builder = BatchBuilder(self._normalize, size, stats)
         tracker = ProgressTracker(progress, queries, stats, self._limiter)
+        if head is not None and len(head) <= size:
+            return await self._small_call(head, builder, tracker, timeout, max_retries)
+
+        settings = self._settings(timeout, max_retries)
         outcomes: list[Outcome | None] = []
 
         async def collect(batch: Batch, sent: list[Outcome]) -> None:
             if len(outcomes) < builder.distinct:
                 outcomes.extend([None] * (builder.distinct - len(outcomes)))
-            slots = batch.slots
-            if slots and slots[-1] - slots[0] == len(slots) - 1:  # consecutive slots
-                outcomes[slots[0] : slots[-1] + 1] = sent
-            else:
-                for slot, outcome in zip(slots, sent, strict=True):
-                    outcomes[slot] = outcome
-            for slot, outcome in batch.settled:
-                outcomes[slot] = outcome
+            _place(outcomes, batch, sent)
             tracker.batch_done(batch, sent)
 
-        await run_pipeline(queries, builder, settings, stats, collect, self.max_concurrency)
+        await run_pipeline(rest, builder, settings, stats, collect, self.max_concurrency, head)
+        return self._result(outcomes, builder)
+
+    async def _small_call(
+        self,
+        items: list[Any],
+        builder: BatchBuilder,
+        tracker: ProgressTracker,
+        timeout: Timeout | _NotGiven,
+        max_retries: int | None,
+    ) -> MultiStatusResult:
+        """A call of at most one batch, in the caller's task: a partial batch joins the
+        shared requests of the client's coalescer, a full one is sent as it is."""
+        stats = builder.stats
+        full = builder.extend(items)
+        stats.queries = builder.position
+        batch = full[0] if full else builder.flush()
+        outcomes: list[Outcome | None] = [None] * builder.distinct
+        if batch is not None:
+            sent: list[Outcome] = []
+            if len(batch.pairs) >= builder.batch_size:
+                sent = await run_batch(self._settings(timeout, max_retries), batch.pairs, stats)
+            elif batch.pairs:
+                options, send = self._lane(timeout, max_retries)
+                sent = await self._coalescer.lookup(options, send, batch.pairs, stats)
+            _place(outcomes, batch, sent)
+            tracker.batch_done(batch, sent)
+        return self._result(outcomes, builder)
+
+    def _result(self, outcomes: list[Outcome | None], builder: BatchBuilder) -> MultiStatusResult:
         if len(outcomes) != builder.distinct or None in outcomes:
             raise RuntimeError("partner_async bug: a query ended without an outcome")
         done: list[Outcome] = outcomes  # type: ignore[assignment]
-        return MultiStatusResult(done, builder.index, self._normalize, stats)
+        return MultiStatusResult(done, builder.index, self._normalize, builder.stats)
 
     def iter_multi_status(
         self,

@@ -9,7 +9,26 @@ import anyio
 
 from ._clock import Clock
 
-__all__ = ["RequestLimiter"]
+__all__ = ["RequestLimiter", "Slot"]
+
+
+class Slot:
+    """One request slot, held from :meth:`RequestLimiter.reserve` until released.
+
+    The token's borrower is this object, not a task: a slot reserved by one stage (the
+    coalescer choosing what a request carries) is spent by the next (the request).
+    """
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: anyio.CapacityLimiter) -> None:
+        self._limiter: anyio.CapacityLimiter | None = limiter
+
+    def release(self) -> None:
+        """Give the slot back (idempotent)."""
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter.release_on_behalf_of(self)
 
 
 class RequestLimiter:
@@ -39,12 +58,20 @@ class RequestLimiter:
         """Requests holding a slot now."""
         return 0 if self._capacity is None else self._capacity.borrowed_tokens
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Hold one request slot, waiting for capacity, the start rate and any 429 pause."""
+    @property
+    def free(self) -> int:
+        """Slots free now (nobody waits for them)."""
+        return self._max_concurrency - self.in_flight
+
+    async def reserve(self) -> Slot:
+        """Wait for a free slot, the start rate and any 429 pause; the slot is then held
+        until :meth:`Slot.release` (``slot(reserved)`` releases it)."""
         if self._capacity is None:
             self._capacity = anyio.CapacityLimiter(self._max_concurrency)
-        async with self._capacity:
+        capacity = self._capacity
+        slot = Slot(capacity)
+        await capacity.acquire_on_behalf_of(slot)
+        try:
             clock = self._clock
             if self._interval:
                 now = clock.now()
@@ -54,4 +81,17 @@ class RequestLimiter:
                     await clock.sleep(start - now)
             while (wait := self._paused_until - clock.now()) > 0:
                 await clock.sleep(wait)
+        except BaseException:
+            slot.release()
+            raise
+        return slot
+
+    @asynccontextmanager
+    async def slot(self, reserved: Slot | None = None) -> AsyncIterator[None]:
+        """Hold one request slot for the block: ``reserved`` if given, else a new one
+        (waiting for capacity, the start rate and any 429 pause)."""
+        slot = reserved if reserved is not None else await self.reserve()
+        try:
             yield
+        finally:
+            slot.release()

@@ -74,13 +74,28 @@ async def run_pipeline(
     stats: CallStats,
     deliver: Deliver,
     workers: int,
+    prefix: list[object] | None = None,
 ) -> None:
-    """Send every batch of ``queries`` and deliver its outcomes; raise the first failure."""
+    """Send every batch of ``queries`` and deliver its outcomes; raise the first failure.
+
+    At most ``workers`` batches are in progress at once. A worker task is started only
+    when a batch finds every started worker busy, so a call of few batches starts few
+    tasks whatever the client's ``max_concurrency``.
+    """
     failures: list[Exception] = []
+    idle = 0
 
     async def work(receive: anyio.abc.ObjectReceiveStream[Batch]) -> None:
+        nonlocal idle
         async with receive:
-            async for batch in receive:
+            while True:
+                idle += 1
+                try:
+                    batch = await receive.receive()
+                except anyio.EndOfStream:
+                    return
+                finally:
+                    idle -= 1
                 try:
                     outcomes = await run_batch(settings, batch.pairs, stats) if batch.pairs else []
                     await deliver(batch, outcomes)
@@ -91,13 +106,15 @@ async def run_pipeline(
 
     async with anyio.create_task_group() as tg:
         send, receive = anyio.create_memory_object_stream[Batch](0)
-        with receive:
-            for _ in range(workers):
-                tg.start_soon(work, receive.clone())
+        started = 0
         try:
-            async with send, aclosing(iter_batches(queries, builder)) as batches:
-                async for batch in batches:
-                    await send.send(batch)
+            with receive:
+                async with send, aclosing(iter_batches(queries, builder, prefix)) as batches:
+                    async for batch in batches:
+                        if not idle and started < workers:
+                            tg.start_soon(work, receive.clone())
+                            started += 1
+                        await send.send(batch)
         except Exception as exc:  # bad input, or the caller's iterator failing
             failures.append(exc)
             tg.cancel_scope.cancel()

@@ -27,7 +27,7 @@ from ._exceptions import (
     ServerError,
     TransportError,
 )
-from ._limits import RequestLimiter
+from ._limits import RequestLimiter, Slot
 from ._merge import match_entries
 from ._models import StatusQuery, Unresolved, UnresolvedReason
 from ._results import CallStats, Outcome
@@ -170,9 +170,11 @@ class Requester:
         params: dict[str, str] | None = None,
         json_body: bytes | None = None,
         items: int = 0,
+        reserved: Slot | None = None,
     ) -> T:
         """Send until an answer decodes, a failure is final, or retries run out.
 
+        ``reserved``: a slot already held for the first attempt (released after it).
         Raises the last :class:`RetryableFailure` when retries run out, :class:`Rejected`
         for a final refusal, and public errors for fatal ones.
         """
@@ -181,7 +183,8 @@ class Requester:
         attempt = 0
         while True:
             try:
-                async with self.limiter.slot():
+                async with self.limiter.slot(reserved):
+                    reserved = None
                     stats.requests += 1
                     if attempt:
                         stats.retries += 1
@@ -249,8 +252,12 @@ async def run_batch(
     stats: CallStats,
     *,
     reask: bool = True,
+    reserved: Slot | None = None,
 ) -> list[Outcome]:
-    """One outcome per query of ``batch``, in order. Raises only fatal errors."""
+    """One outcome per query of ``batch``, in order. Raises only fatal errors.
+
+    ``reserved``: a request slot already held for the first attempt.
+    """
     try:
         body: MultiStatusBody = await settings.requester.call(
             "POST",
@@ -262,6 +269,7 @@ async def run_batch(
             params=settings.params,
             json_body=encode_multi_status(settings.api_key, batch),
             items=len(batch),
+            reserved=reserved,
         )
     except RetryableFailure as failure:
         return _unresolved(batch, failure.reason, failure.detail, failure.code)
