@@ -267,6 +267,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
     """Async client for the SMS Partner delivery-status API.
 
     >>> async with SMSPartnerClient() as client:  # doctest: +SKIP
+    ...     outcome = await client.status("+33612345678", 1226613)
     ...     results = await client.multi_status([("+33612345678", 1226613)])
     ...     report = await client.bulk_status(1226613)
 
@@ -281,6 +282,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         retry: the backoff policy (:class:`RetryPolicy`).
         max_requests_per_second: a cap on request starts per second, client-wide.
         default_region: the region national numbers are parsed in (ISO 3166, ``"FR"``).
+        linger: seconds a request shared by concurrent lookups (:meth:`status`, small
+            :meth:`multi_status` calls) waits for more of them, counted from the oldest;
+            0 (default) sends as soon as a request slot is free.
         response_format: ``"json"`` (default) or ``"xml"``: the vendor's ``_format``; both
             decode to the same typed results.
         http_client: a caller-owned ``httpx.AsyncClient``; the SDK never closes it.
