@@ -16,12 +16,13 @@ from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
+import anyio
 import attrs
 
 from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
 from ._coalesce import Coalescer, SendBatch
-from ._exceptions import ClientClosedError, ConfigurationError, PartnerError
+from ._exceptions import ClientClosedError, ConfigurationError, InputError, PartnerError
 from ._limits import RequestLimiter, Slot
 from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
 from ._normalize import InvalidQuery, QueryLike, is_e164, make_normalizer, normalize_message_id
@@ -76,6 +77,14 @@ def _check_base_url(url: str) -> str:
     raise ConfigurationError(f"base_url {url!r} is not an http(s) URL")
 
 
+def _seconds_or_none(name: str, value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ConfigurationError(f"{name} must be None or a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
 def _positive_int(name: str, value: object, maximum: int | None = None) -> int:
     if type(value) is not int or value < 1 or (maximum is not None and value > maximum):
         bound = f"1..{maximum}" if maximum else ">= 1"
@@ -99,10 +108,12 @@ class _Client(Generic[R]):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
+        deadline: float | None = None,
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
     ) -> None:
+        self.deadline = _seconds_or_none("deadline", deadline)
         if response_format not in ("json", "xml"):
             raise ConfigurationError(
                 f"response_format must be 'json' or 'xml', got {response_format!r}"
@@ -139,6 +150,7 @@ class _Client(Generic[R]):
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
         self._closed = False
+        self._scopes: set[anyio.CancelScope] = set()  # calls in progress, cancelled by aclose
 
     @property
     def _api_key(self) -> str:
@@ -163,14 +175,42 @@ class _Client(Generic[R]):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it is a caller-owned ``http_client``).
+        """Close the client: calls in progress end with :class:`ClientClosedError` (with
+        what they had settled as ``partial_results``), then the connection pool is closed
+        (unless it is a caller-owned ``http_client``).
 
         Idempotent. The client cannot be used afterwards.
         """
         if self._closed:
             return
         self._closed = True
+        for scope in self._scopes:
+            scope.cancel()
         await self._transport.aclose()
+
+    def _call_scope(self) -> anyio.CancelScope:
+        """A cancel scope for one call, cancelled if the client closes under it."""
+        self._check_open()
+        scope = anyio.CancelScope()
+        self._scopes.add(scope)
+        return scope
+
+    def _end_call(self, scope: anyio.CancelScope) -> None:
+        """Forget a call's scope; raise :class:`ClientClosedError` if aclose cancelled it."""
+        self._scopes.discard(scope)
+        if scope.cancel_called:
+            raise ClientClosedError(
+                f"this {type(self).__name__} was closed while the call was in progress"
+            )
+
+    def _deadline_at(self, deadline: float | _NotGiven | None) -> float | None:
+        """A call's ``deadline`` (seconds from now, or the client's) as clock time."""
+        seconds = (
+            self.deadline
+            if isinstance(deadline, _NotGiven)
+            else _seconds_or_none("deadline", deadline)
+        )
+        return None if seconds is None else self._clock.now() + seconds
 
     @property
     def is_closed(self) -> bool:
@@ -257,6 +297,10 @@ def _place(outcomes: list[Outcome | None], batch: Batch, sent: list[Outcome]) ->
         outcomes[slot] = outcome
 
 
+def _slot_of(item: tuple[object, int]) -> int:
+    return item[1]
+
+
 def _add_stats(total: CallStats, more: CallStats) -> None:
     for field in attrs.fields(CallStats):
         if field.name not in ("queries", "duplicates"):
@@ -281,6 +325,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         max_retries: retries after a failed attempt (overrides ``retry.max_retries``).
         retry: the backoff policy (:class:`RetryPolicy`).
         max_requests_per_second: a cap on request starts per second, client-wide.
+        deadline: seconds a call may take in all, retries and waits included (None: no
+            limit); what is not settled by then is ``Unresolved(DEADLINE_EXCEEDED)``.
+            Each call can override it.
         default_region: the region national numbers are parsed in (ISO 3166, ``"FR"``).
         linger: seconds a request shared by concurrent lookups (:meth:`status`, small
             :meth:`multi_status` calls) waits for more of them, counted from the oldest;
@@ -305,6 +352,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_requests_per_second: float | None = None,
+        deadline: float | None = None,
         default_region: str = "FR",
         linger: float = 0.0,
         response_format: Literal["json", "xml"] = "json",
@@ -312,9 +360,10 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         clock: Clock | None = None,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
-        if not (isinstance(linger, (int, float)) and not isinstance(linger, bool) and linger >= 0):
+        linger_seconds = _seconds_or_none("linger", linger)
+        if linger_seconds is None or linger_seconds == float("inf"):
             raise ConfigurationError(f"linger must be a number of seconds >= 0, got {linger!r}")
-        self.linger = float(linger)
+        self.linger = linger_seconds
         if not (isinstance(default_region, str) and len(default_region) == 2):
             raise ConfigurationError(
                 f"default_region must be a two-letter region code, got {default_region!r}"
@@ -329,6 +378,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             max_retries=max_retries,
             retry=retry,
             max_requests_per_second=max_requests_per_second,
+            deadline=deadline,
             response_format=response_format,
             http_client=http_client,
             clock=clock,
@@ -364,7 +414,12 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 self._lanes[options] = lane
         return lane
 
-    def _settings(self, timeout: Timeout | _NotGiven, max_retries: int | None) -> BatchSettings:
+    def _settings(
+        self,
+        timeout: Timeout | _NotGiven,
+        max_retries: int | None,
+        deadline: float | None = None,
+    ) -> BatchSettings:
         policy, effective_timeout = self._call_options(timeout, max_retries)
         return BatchSettings(
             requester=self._requester,
@@ -375,6 +430,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             timeout=effective_timeout,
             decode=DECODERS["multi"][self._xml],
             params=self._format_params,
+            deadline=deadline,
         )
 
     async def status(
@@ -384,6 +440,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         *,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> Outcome:
         """The status of one message to one number: a :class:`StatusResult`, or
         :class:`Unresolved` with the reason.
@@ -394,8 +451,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         ``linger`` seconds, if set); equal lookups in progress share one entry. The rules
         are those of :meth:`multi_status`: an invalid query is :class:`Unresolved` and never
         sent; a refused key or account raises (in every caller waiting on that request);
-        transient failures are retried under the client's limits. Cancelling one lookup
-        withdraws only it; closing the client ends every waiting lookup with
+        transient failures are retried under the client's limits; a lookup not answered
+        within ``deadline`` seconds is ``Unresolved(DEADLINE_EXCEEDED)``. Cancelling one
+        lookup withdraws only it; closing the client ends every waiting lookup with
         :class:`ClientClosedError`.
 
         >>> outcome = await client.status("06 12 34 56 78", 1226613)  # doctest: +SKIP
@@ -417,7 +475,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             except InvalidQuery as exc:
                 return Unresolved(exc.query, UnresolvedReason.INVALID_QUERY, exc.detail)
         options, send = self._lane(timeout, max_retries)
-        (outcome,) = await self._coalescer.lookup(options, send, (key,), CallStats())
+        (outcome,) = await self._coalescer.lookup(
+            options, send, (key,), CallStats(), self._deadline_at(deadline)
+        )
         return outcome
 
     async def multi_status(
@@ -427,6 +487,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         progress: ProgressCallback | None = None,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> MultiStatusResult:
         """The status of every distinct query, merged into one :class:`MultiStatusResult`.
 
@@ -437,43 +498,53 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         fewer distinct queries than ``batch_size`` shares requests with the client's other
         small calls in progress, as :meth:`status` does.
 
-        Every distinct query ends in exactly one outcome. Raises
+        Every distinct query ends in exactly one outcome. ``deadline`` (seconds; default:
+        the client's) bounds the whole call: queries not settled by then, and those read
+        after it, are ``Unresolved(DEADLINE_EXCEEDED)``. Raises
         :class:`AuthenticationError` or :class:`PermissionDeniedError` at once (cancelling
-        the other batches) when the key or account is refused; any other failure of a
-        batch leaves its queries :class:`Unresolved` with the reason. ``progress`` is
-        called with a :class:`Progress` after every batch.
+        the other batches) when the key or account is refused, :class:`InputError` when
+        iterating ``queries`` raises, :class:`ClientClosedError` when the client is closed
+        meanwhile; each carries what was settled so far as ``partial_results``. Any other
+        failure of a batch leaves its queries :class:`Unresolved` with the reason.
+        ``progress`` is called with a :class:`Progress` after every batch.
 
         >>> results = await client.multi_status([("0612345678", 1226613)])  # doctest: +SKIP
         >>> results.get("+33612345678", 1226613).status  # doctest: +SKIP
         <DeliveryStatus.DELIVERED: 'Delivered'>
         """
         self._check_open()
+        deadline_at = self._deadline_at(deadline)
         size = self.batch_size
-        head: list[Any] | None = None  # the first items read, when they decide the path
-        rest: Iterable[Any] | AsyncIterable[Any] = queries
-        if isinstance(queries, AsyncIterable):
-            iterator = aiter(queries)
-            head = []
-            async for item in iterator:
-                head.append(item)
-                if len(head) > size:
-                    break
-            rest = iterator if len(head) > size else ()
-        elif isinstance(queries, Sized):
-            if len(queries) <= size:
-                head = _as_list(queries)
-                rest = ()
-        else:
-            sync_iterator = iter(queries)
-            head = list(islice(sync_iterator, size + 1))
-            rest = sync_iterator if len(head) > size else ()
         stats = CallStats()
         builder = BatchBuilder(self._normalize, size, stats)
+        head: list[Any] | None = None  # the first items read, when they decide the path
+        rest: Iterable[Any] | AsyncIterable[Any] = queries
+        try:
+            if isinstance(queries, AsyncIterable):
+                iterator = aiter(queries)
+                head = []
+                async for item in iterator:
+                    head.append(item)
+                    if len(head) > size:
+                        break
+                rest = iterator if len(head) > size else ()
+            elif isinstance(queries, Sized):
+                if len(queries) <= size:
+                    head = _as_list(queries)
+                    rest = ()
+            else:
+                sync_iterator = iter(queries)
+                head = list(islice(sync_iterator, size + 1))
+                rest = sync_iterator if len(head) > size else ()
+        except Exception as exc:
+            error = InputError(f"iterating the queries raised {type(exc).__name__}: {exc}")
+            error.partial_results = self._partial([], builder)
+            raise error from exc
         tracker = ProgressTracker(progress, queries, stats, self._limiter)
         if head is not None and len(head) <= size:
-            return await self._small_call(head, builder, tracker, timeout, max_retries)
+            return await self._small_call(head, builder, tracker, timeout, max_retries, deadline_at)
 
-        settings = self._settings(timeout, max_retries)
+        settings = self._settings(timeout, max_retries, deadline_at)
         outcomes: list[Outcome | None] = []
 
         async def collect(batch: Batch, sent: list[Outcome]) -> None:
@@ -482,7 +553,17 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             _place(outcomes, batch, sent)
             tracker.batch_done(batch, sent)
 
-        await run_pipeline(rest, builder, settings, stats, collect, self.max_concurrency, head)
+        scope = self._call_scope()
+        try:
+            with scope:
+                await run_pipeline(
+                    rest, builder, settings, stats, collect, self.max_concurrency, head
+                )
+            self._end_call(scope)
+        except PartnerError as exc:
+            self._scopes.discard(scope)
+            exc.partial_results = self._partial(outcomes, builder)
+            raise
         return self._result(outcomes, builder)
 
     async def _small_call(
@@ -492,6 +573,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         tracker: ProgressTracker,
         timeout: Timeout | _NotGiven,
         max_retries: int | None,
+        deadline: float | None,
     ) -> MultiStatusResult:
         """A call of at most one batch, in the caller's task: a partial batch joins the
         shared requests of the client's coalescer, a full one is sent as it is."""
@@ -501,12 +583,25 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         batch = full[0] if full else builder.flush()
         outcomes: list[Outcome | None] = [None] * builder.distinct
         if batch is not None:
+            for slot, outcome in batch.settled:
+                outcomes[slot] = outcome
             sent: list[Outcome] = []
-            if len(batch.pairs) >= builder.batch_size:
-                sent = await run_batch(self._settings(timeout, max_retries), batch.pairs, stats)
-            elif batch.pairs:
-                options, send = self._lane(timeout, max_retries)
-                sent = await self._coalescer.lookup(options, send, batch.pairs, stats)
+            scope = self._call_scope()
+            try:
+                with scope:
+                    if len(batch.pairs) >= builder.batch_size:
+                        settings = self._settings(timeout, max_retries, deadline)
+                        sent = await run_batch(settings, batch.pairs, stats)
+                    elif batch.pairs:
+                        options, send = self._lane(timeout, max_retries)
+                        sent = await self._coalescer.lookup(
+                            options, send, batch.pairs, stats, deadline
+                        )
+                self._end_call(scope)
+            except PartnerError as exc:
+                self._scopes.discard(scope)
+                exc.partial_results = self._partial(outcomes, builder)
+                raise
             _place(outcomes, batch, sent)
             tracker.batch_done(batch, sent)
         return self._result(outcomes, builder)
@@ -517,6 +612,18 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         done: list[Outcome] = outcomes  # type: ignore[assignment]
         return MultiStatusResult(done, builder.index, self._normalize, builder.stats)
 
+    def _partial(self, outcomes: list[Outcome | None], builder: BatchBuilder) -> MultiStatusResult:
+        """The outcomes settled so far of a call that fails, in input order."""
+        kept: list[Outcome] = []
+        index: dict[tuple[object, object], int] = {}
+        size = len(outcomes)
+        for key, slot in sorted(builder.index.items(), key=_slot_of):
+            outcome = outcomes[slot] if slot < size else None
+            if outcome is not None:
+                index[key] = len(kept)
+                kept.append(outcome)
+        return MultiStatusResult(kept, index, self._normalize, builder.stats)
+
     def iter_multi_status(
         self,
         queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
@@ -526,6 +633,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         progress: ProgressCallback | None = None,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> AbstractAsyncContextManager[AsyncIterator[BatchResult]]:
         """Stream results batch by batch, in memory bounded whatever the input's length.
 
@@ -537,6 +645,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         consumer slows the requests (backpressure). ``ordered=True`` yields batches in
         input order. Leaving the block early, or an exception in it, cancels the requests
         in flight. Each :class:`BatchResult` gives the input positions of its outcomes.
+        ``deadline`` bounds the stream as it bounds :meth:`multi_status`; the iterator
+        raises :class:`InputError` if iterating ``queries`` raises, and
+        :class:`ClientClosedError` if the client is closed meanwhile.
 
         De-duplication: a stream remembers the last ``dedupe_window`` distinct queries
         (100,000 by default, a few MB), so a repeat further back than that is asked and
@@ -548,7 +659,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             raise ConfigurationError(
                 f"dedupe_window must be None or an int >= 0, got {dedupe_window!r}"
             )
-        settings = self._settings(timeout, max_retries)
+        settings = self._settings(timeout, max_retries, self._deadline_at(deadline))
         stats = CallStats()
         builder = BatchBuilder(
             self._normalize, self.batch_size, stats, window=dedupe_window, positional=True
@@ -560,7 +671,14 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 tracker.batch_done(batch, sent)
                 await deliver(batch, sent)
 
-            await run_pipeline(queries, builder, settings, stats, report, self.max_concurrency)
+            scope = self._call_scope()
+            try:
+                with scope:
+                    await run_pipeline(
+                        queries, builder, settings, stats, report, self.max_concurrency
+                    )
+            finally:
+                self._end_call(scope)
 
         return stream_batches(run, ordered=ordered)
 
@@ -568,15 +686,16 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         self,
         queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
         *,
-        timeout: float,
+        deadline: float | None = None,
         poll_interval: float = 30.0,
         backoff: float = 1.5,
         max_interval: float = 1800.0,
         retry_unresolved: bool = True,
         on_update: Callable[[StatusUpdate], Any] | None = None,
         progress: ProgressCallback | None = None,
+        timeout: float | None = None,
     ) -> MultiStatusResult:
-        """Query once, then re-query what is not final until it is, or ``timeout`` passes.
+        """Query once, then re-query what is not final until it is, or ``deadline`` passes.
 
         After the first pass, only the queries still ``Waiting`` (and, with
         ``retry_unresolved``, those left unresolved by a transient failure) are asked
@@ -589,12 +708,20 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         service can persist statuses incrementally. A known status is never replaced
         by a later failure to fetch it.
 
-        >>> results = await client.wait_for_final(pairs, timeout=48 * 3600)  # doctest: +SKIP
+        >>> results = await client.wait_for_final(pairs, deadline=48 * 3600)  # doctest: +SKIP
 
-        ``timeout`` is the whole wait in seconds (requests keep the client's own timeout).
+        ``deadline`` is the whole wait in seconds, the same notion as the ``deadline`` of
+        :meth:`multi_status` (requests keep the client's own timeout); ``timeout`` is its
+        former name, still accepted.
         """
+        if timeout is not None:
+            if deadline is not None:
+                raise ConfigurationError("pass deadline= (timeout= is its former name), not both")
+            deadline = timeout
+        if deadline is None:
+            raise ConfigurationError("wait_for_final needs deadline= (seconds to wait in all)")
         for name, value in (
-            ("timeout", timeout),
+            ("deadline", deadline),
             ("poll_interval", poll_interval),
             ("max_interval", max_interval),
         ):
@@ -603,21 +730,23 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         if not (isinstance(backoff, (int, float)) and backoff >= 1):
             raise ConfigurationError(f"backoff must be a number >= 1, got {backoff!r}")
         clock = self._clock
-        deadline = clock.now() + timeout
-        results = await self.multi_status(queries, progress=progress)
+        end = clock.now() + deadline
+        results = await self.multi_status(queries, progress=progress, deadline=deadline)
         retryable = _RETRYABLE_REASONS if retry_unresolved else frozenset()
         interval = float(poll_interval)
         round_number = 0
         while True:
             pending = [o for o in results if _needs_poll(o, retryable)]
-            remaining = deadline - clock.now()
+            remaining = end - clock.now()
             if not pending or remaining <= 0:
                 break
             await clock.sleep(min(interval, remaining))
             interval = min(interval * backoff, max_interval)
             round_number += 1
             again = await self.multi_status(
-                [(o.query.phone_number, o.query.message_id) for o in pending], progress=progress
+                [(o.query.phone_number, o.query.message_id) for o in pending],
+                progress=progress,
+                deadline=max(end - clock.now(), 0.0),
             )
             _add_stats(results.stats, again.stats)
             for previous, current in zip(pending, again, strict=True):

@@ -34,6 +34,7 @@ import anyio
 from ._clock import Clock
 from ._exceptions import ClientClosedError
 from ._limits import RequestLimiter, Slot
+from ._models import StatusQuery, Unresolved, UnresolvedReason
 from ._results import CallStats, Outcome
 
 __all__ = ["Coalescer", "SendBatch"]
@@ -111,13 +112,19 @@ class Coalescer:
         self._closed = False
 
     async def lookup(
-        self, options: Hashable, send: SendBatch, keys: Sequence[Key], stats: CallStats
+        self,
+        options: Hashable,
+        send: SendBatch,
+        keys: Sequence[Key],
+        stats: CallStats,
+        deadline: float | None = None,
     ) -> list[Outcome]:
         """The outcome of each of ``keys`` (distinct, normalised), in order.
 
         ``send`` sends one batch with the call's ``options`` (the lane's key); the first
         call of a lane provides the lane's. Shared requests are counted in ``stats`` of
-        every call whose lookups they carried.
+        every call whose lookups they carried. Lookups not settled by ``deadline`` (clock
+        time) are withdrawn and come back ``Unresolved(DEADLINE_EXCEEDED)``.
         """
         if self._closed:
             raise ClientClosedError("the client is closed")
@@ -134,23 +141,32 @@ class Coalescer:
             entry.waiters.append(me)
             mine.append(entry)
         me.open = len(mine)
+        wait = None if deadline is None else deadline - self._clock.now()
         try:
-            while me.open:
-                if lane.candidate is None and lane.queue:
-                    await self._lead(lane, me)
-                    continue
-                if lane.candidate is me:
-                    await self._lead(lane, me)
-                    continue
-                await me.wait()
+            with anyio.move_on_after(wait):
+                while me.open:
+                    if lane.candidate is me or (lane.candidate is None and lane.queue):
+                        await self._lead(lane, me)
+                    else:
+                        await me.wait()
         finally:
-            if me.open:  # cancelled (or failing) before every answer came: let go
+            if me.open:  # cancelled, failing or out of time before every answer came
                 self._leave(lane, me, mine)
         outcomes: list[Outcome] = []
         for entry in mine:
             if entry.error is not None:
                 raise copy.copy(entry.error) from None
-            outcomes.append(entry.outcome)  # type: ignore[arg-type]
+            outcomes.append(
+                Unresolved(
+                    StatusQuery(*entry.key),
+                    UnresolvedReason.DEADLINE_EXCEEDED,
+                    "the call's deadline passed before an answer came",
+                )
+                if entry.outcome is None
+                else entry.outcome
+            )
+        if not lane.entries and lane.candidate is None and self._lanes.get(options) is lane:
+            del self._lanes[options]  # options computed per call must not pile up lanes
         return outcomes
 
     async def _lead(self, lane: _Lane, me: _Waiter) -> None:

@@ -7,11 +7,17 @@ from vendor codes and texts, and transport errors are re-raised without their ch
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._results import MultiStatusResult
+
 __all__ = [
     "APIError",
     "AuthenticationError",
     "ClientClosedError",
     "ConfigurationError",
+    "InputError",
     "InsufficientCreditError",
     "InvalidRequestError",
     "MessageIdRequiredError",
@@ -27,7 +33,16 @@ __all__ = [
 
 
 class PartnerError(Exception):
-    """Base class of every error raised by ``partner_async``."""
+    """Base class of every error raised by ``partner_async``.
+
+    Attributes:
+        partial_results: set when a ``multi_status`` call raises after some of its queries
+            were settled (a fatal API error, the input failing, the client closed): a
+            :class:`~partner_async.MultiStatusResult` of every outcome settled so far, in
+            input order. None otherwise.
+    """
+
+    partial_results: MultiStatusResult | None = None
 
 
 class ConfigurationError(PartnerError, ValueError):
@@ -35,7 +50,16 @@ class ConfigurationError(PartnerError, ValueError):
 
 
 class ClientClosedError(PartnerError, RuntimeError):
-    """The client was used after :meth:`aclose` (or after its ``async with`` block)."""
+    """The client was used after :meth:`aclose` (or after its ``async with`` block), or
+    was closed while the call was in progress."""
+
+
+class InputError(PartnerError):
+    """The caller's own input failed: iterating the queries raised.
+
+    The caller's exception is chained as ``__cause__``; ``partial_results`` holds what was
+    settled before it.
+    """
 
 
 class TransportError(PartnerError):

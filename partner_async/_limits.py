@@ -9,7 +9,11 @@ import anyio
 
 from ._clock import Clock
 
-__all__ = ["RequestLimiter", "Slot"]
+__all__ = ["DeadlinePassed", "RequestLimiter", "Slot"]
+
+
+class DeadlinePassed(Exception):
+    """Internal: the call's deadline would pass before a request could start."""
 
 
 class Slot:
@@ -63,23 +67,36 @@ class RequestLimiter:
         """Slots free now (nobody waits for them)."""
         return self._max_concurrency - self.in_flight
 
-    async def reserve(self) -> Slot:
+    async def reserve(self, deadline: float | None = None) -> Slot:
         """Wait for a free slot, the start rate and any 429 pause; the slot is then held
-        until :meth:`Slot.release` (``slot(reserved)`` releases it)."""
+        until :meth:`Slot.release` (``slot(reserved)`` releases it).
+
+        Raises :class:`DeadlinePassed` rather than wait past ``deadline`` (clock time).
+        """
         if self._capacity is None:
             self._capacity = anyio.CapacityLimiter(self._max_concurrency)
         capacity = self._capacity
+        clock = self._clock
         slot = Slot(capacity)
-        await capacity.acquire_on_behalf_of(slot)
+        if deadline is None:
+            await capacity.acquire_on_behalf_of(slot)
+        else:
+            with anyio.move_on_after(deadline - clock.now()):
+                await capacity.acquire_on_behalf_of(slot)
+            if slot not in capacity.statistics().borrowers:
+                raise DeadlinePassed
         try:
-            clock = self._clock
             if self._interval:
                 now = clock.now()
                 start = max(now, self._next_start)
+                if deadline is not None and start >= deadline:
+                    raise DeadlinePassed
                 self._next_start = start + self._interval
                 if start > now:
                     await clock.sleep(start - now)
             while (wait := self._paused_until - clock.now()) > 0:
+                if deadline is not None and self._paused_until >= deadline:
+                    raise DeadlinePassed
                 await clock.sleep(wait)
         except BaseException:
             slot.release()
@@ -87,10 +104,12 @@ class RequestLimiter:
         return slot
 
     @asynccontextmanager
-    async def slot(self, reserved: Slot | None = None) -> AsyncIterator[None]:
+    async def slot(
+        self, reserved: Slot | None = None, deadline: float | None = None
+    ) -> AsyncIterator[None]:
         """Hold one request slot for the block: ``reserved`` if given, else a new one
-        (waiting for capacity, the start rate and any 429 pause)."""
-        slot = reserved if reserved is not None else await self.reserve()
+        (waiting for capacity, the start rate and any 429 pause, until ``deadline``)."""
+        slot = reserved if reserved is not None else await self.reserve(deadline)
         try:
             yield
         finally:

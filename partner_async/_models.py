@@ -133,6 +133,8 @@ class UnresolvedReason(str, enum.Enum):
     """No HTTP answer (connection error, timeout) until retries ran out."""
     MALFORMED_RESPONSE = "malformed_response"
     """The answer could not be decoded until retries ran out."""
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    """The call's ``deadline`` passed before the query was answered."""
 
     def __str__(self) -> str:
         return self.value

@@ -17,6 +17,7 @@ import anyio
 import anyio.abc
 
 from ._batching import Batch, BatchBuilder, iter_batches
+from ._exceptions import InputError, PartnerError
 from ._limits import RequestLimiter
 from ._models import Unresolved
 from ._results import BatchResult, CallStats, Outcome, Progress
@@ -116,6 +117,10 @@ async def run_pipeline(
                             started += 1
                         await send.send(batch)
         except Exception as exc:  # bad input, or the caller's iterator failing
+            if not isinstance(exc, PartnerError):
+                error = InputError(f"iterating the queries raised {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                exc = error
             failures.append(exc)
             tg.cancel_scope.cancel()
     if failures:
@@ -153,7 +158,9 @@ class BatchStream:
             return await self._receive.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             if self._failures:
-                raise self._failures.pop(0) from None
+                error = self._failures.pop(0)
+                error.__suppress_context__ = True  # not "during EndOfStream"; keep __cause__
+                raise error  # noqa: B904
             raise StopAsyncIteration from None
 
 

@@ -27,7 +27,7 @@ from ._exceptions import (
     ServerError,
     TransportError,
 )
-from ._limits import RequestLimiter, Slot
+from ._limits import DeadlinePassed, RequestLimiter, Slot
 from ._merge import match_entries
 from ._models import StatusQuery, Unresolved, UnresolvedReason
 from ._results import CallStats, Outcome
@@ -171,19 +171,22 @@ class Requester:
         json_body: bytes | None = None,
         items: int = 0,
         reserved: Slot | None = None,
+        deadline: float | None = None,
     ) -> T:
         """Send until an answer decodes, a failure is final, or retries run out.
 
         ``reserved``: a slot already held for the first attempt (released after it).
-        Raises the last :class:`RetryableFailure` when retries run out, :class:`Rejected`
-        for a final refusal, and public errors for fatal ones.
+        ``deadline`` (clock time): no wait, attempt or retry goes past it.
+        Raises the last :class:`RetryableFailure` when retries run out or the deadline
+        passes, :class:`Rejected` for a final refusal, and public errors for fatal ones.
         """
         path = url.rsplit("/", 1)[-1]
         clock = self.clock
         attempt = 0
+        last: RetryableFailure | None = None
         while True:
             try:
-                async with self.limiter.slot(reserved):
+                async with self.limiter.slot(reserved, deadline):
                     reserved = None
                     stats.requests += 1
                     if attempt:
@@ -192,7 +195,12 @@ class Requester:
                     status: int | str = "-"
                     try:
                         raw = await self.transport.request(
-                            method, url, params=params, json_body=json_body, timeout=timeout
+                            method,
+                            url,
+                            params=params,
+                            json_body=json_body,
+                            timeout=timeout,
+                            limit=None if deadline is None else deadline - started,
                         )
                         status = raw.status_code
                     except TransportError as exc:
@@ -210,14 +218,24 @@ class Requester:
                                 clock.now() - started,
                             )
                     return classify(raw, decode)
+            except DeadlinePassed:
+                raise _deadline_failure(last) from None
             except RetryableFailure as failure:
+                if failure.reason is UnresolvedReason.DEADLINE_EXCEEDED:
+                    raise
                 rate_limited = failure.reason is UnresolvedReason.RATE_LIMITED
                 delay = policy.delay(attempt, failure.retry_after, self._rng)
                 if rate_limited:
                     # A 429 slows the whole client: no request of it starts before then.
                     self.limiter.pause_until(clock.now() + delay)
+                if (
+                    deadline is not None
+                    and clock.now() + (0.0 if attempt >= policy.max_retries else delay) >= deadline
+                ):
+                    raise _deadline_failure(failure) from None
                 if attempt >= policy.max_retries:
                     raise
+                last = failure
                 logger.warning(
                     "%s /%s failed (%s); retry %d/%d in %.2fs",
                     method,
@@ -244,6 +262,7 @@ class BatchSettings:
     timeout: Timeout
     decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
     params: dict[str, str] | None = None
+    deadline: float | None = None  # clock time; None: no deadline
 
 
 async def run_batch(
@@ -258,6 +277,12 @@ async def run_batch(
 
     ``reserved``: a request slot already held for the first attempt.
     """
+    deadline = settings.deadline
+    if deadline is not None and settings.requester.clock.now() >= deadline:
+        if reserved is not None:
+            reserved.release()
+        failure = _deadline_failure(None)
+        return _unresolved(batch, failure.reason, failure.detail, None)
     try:
         body: MultiStatusBody = await settings.requester.call(
             "POST",
@@ -270,6 +295,7 @@ async def run_batch(
             json_body=encode_multi_status(settings.api_key, batch),
             items=len(batch),
             reserved=reserved,
+            deadline=deadline,
         )
     except RetryableFailure as failure:
         return _unresolved(batch, failure.reason, failure.detail, failure.code)
@@ -310,6 +336,13 @@ async def run_batch(
     for i, outcome in zip(missing, again, strict=True):
         outcomes[i] = outcome
     return outcomes  # type: ignore[return-value]
+
+
+def _deadline_failure(last: RetryableFailure | None) -> RetryableFailure:
+    detail = "the call's deadline passed before an answer came"
+    if last is not None:
+        detail += f" (last failure: {last.detail})"
+    return RetryableFailure(UnresolvedReason.DEADLINE_EXCEEDED, detail)
 
 
 def _unresolved(

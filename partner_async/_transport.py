@@ -20,7 +20,7 @@ import attrs
 import httpx
 import sniffio
 
-from ._exceptions import RequestTimeoutError, TransportError
+from ._exceptions import ClientClosedError, RequestTimeoutError, TransportError
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -110,9 +110,16 @@ class _Body(httpx.AsyncByteStream):
         return data
 
 
-def _deadline(timeout: Timeout) -> float | None:
-    """The overall per-attempt deadline: a number is also a cap on the whole attempt."""
-    return float(timeout) if isinstance(timeout, (int, float)) else None
+def _attempt_cap(timeout: Timeout) -> float | None:
+    """How long one whole attempt may take: a number caps it as a whole; an
+    ``httpx.Timeout`` by the sum of its phases (pool, connect, write, read), so a server
+    trickling its answer a byte at a time cannot hold an attempt forever."""
+    if isinstance(timeout, httpx.Timeout):
+        phases = (timeout.pool, timeout.connect, timeout.write, timeout.read)
+        if any(phase is None for phase in phases):
+            return None
+        return float(sum(phases))  # type: ignore[arg-type]
+    return None if timeout is None else float(timeout)
 
 
 @functools.cache
@@ -158,10 +165,13 @@ class Transport:
         self._other_errors: tuple[type[Exception], ...] = (OSError, EOFError)
         self._direct: _DirectPool | None = None
         self._urls: dict[str, httpx.URL] = {}
+        self._closed = False
         install_log_redaction()
 
     def prepare(self) -> httpx.AsyncClient:
         """Create the httpx client now (it needs the running event loop to pick a pool)."""
+        if self._closed:
+            raise ClientClosedError("the client is closed")
         if self._client is None:
             self._client = self._create_client()
         return self._client
@@ -206,17 +216,24 @@ class Transport:
         timeout: Timeout,
         params: dict[str, str] | None = None,
         json_body: bytes | None = None,
+        limit: float | None = None,
     ) -> RawResponse:
-        """Send one request and read the whole body.
+        """Send one request and read the whole body, within ``limit`` seconds if given
+        (the caller's deadline) and the attempt cap of ``timeout``.
 
         Raises :class:`RequestTimeoutError` or :class:`TransportError` (messages redacted,
-        no chained httpx error) when no HTTP answer arrives.
+        no chained httpx error) when no HTTP answer arrives, and
+        :class:`ClientClosedError` once :meth:`aclose` was called.
         """
+        if self._closed:
+            raise ClientClosedError("the client is closed")
         client = self._client or self.prepare()
         direct = self._direct
         if direct is not None and self._routes_to(client, url) is not direct.httpx_transport:
             direct = None
-        deadline = _deadline(timeout)
+        deadline = _attempt_cap(timeout)
+        if limit is not None and (deadline is None or limit < deadline):
+            deadline = max(limit, 0.0)
         error: str | None = None
         timed_out = False
         response: RawResponse | None = None
@@ -272,7 +289,8 @@ class Transport:
         )
 
     async def aclose(self) -> None:
-        """Close the httpx client if the SDK created it."""
+        """Close the httpx client if the SDK created it; no request is sent afterwards."""
+        self._closed = True
         client, self._client = self._client, None
         if client is not None and self._owns_client:
             await client.aclose()

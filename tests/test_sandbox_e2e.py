@@ -111,7 +111,7 @@ async def test_waiting_turns_final_when_followed() -> None:
     waiting = [q for q in queries if ground_truth(*q, config=config).status == "Waiting"]
     assert waiting
     async with sms(config) as (client, _):
-        results = await client.wait_for_final(queries, timeout=60, poll_interval=0)
+        results = await client.wait_for_final(queries, deadline=60, poll_interval=0)
     assert results.waiting == []
     for phone, message_id in waiting:
         outcome = results.get(phone, message_id)

@@ -41,7 +41,11 @@ async def test_waiting_items_are_followed_to_final(fake_api: FakeAPI) -> None:
     updates: list[StatusUpdate] = []
     async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=clock) as c:
         results = await c.wait_for_final(
-            [(x, 1) for x in p], timeout=3600, poll_interval=10, backoff=2, on_update=updates.append
+            [(x, 1) for x in p],
+            deadline=3600,
+            poll_interval=10,
+            backoff=2,
+            on_update=updates.append,
         )
     assert results.waiting == []
     assert results.counts_by_status() == {DeliveryStatus.DELIVERED: 5}
@@ -78,7 +82,7 @@ async def test_transient_failures_are_retried_and_known_statuses_kept(fake_api: 
     async with SMSPartnerClient(
         api_key=API_KEY, base_url=SMS_BASE, clock=clock, max_retries=0
     ) as c:
-        results = await c.wait_for_final([(x, 1) for x in p], timeout=1000, poll_interval=1)
+        results = await c.wait_for_final([(x, 1) for x in p], deadline=1000, poll_interval=1)
     assert all(isinstance(r, StatusResult) for r in results)
     assert results.counts_by_status() == {DeliveryStatus.DELIVERED: 2}
 
@@ -89,7 +93,7 @@ async def test_retry_unresolved_off_leaves_failures(fake_api: FakeAPI) -> None:
         api_key=API_KEY, base_url=SMS_BASE, clock=FakeClock(), max_retries=0
     ) as c:
         results = await c.wait_for_final(
-            [("+33612345678", 1)], timeout=1000, retry_unresolved=False
+            [("+33612345678", 1)], deadline=1000, retry_unresolved=False
         )
     [u] = results
     assert isinstance(u, Unresolved) and u.reason is UnresolvedReason.SERVER_ERROR
@@ -105,14 +109,30 @@ async def test_async_on_update_is_awaited(fake_api: FakeAPI) -> None:
         seen.append(update.current.status)
 
     async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=FakeClock()) as c:
-        await c.wait_for_final([("0612345678", 1)], timeout=60, on_update=persist)
+        await c.wait_for_final([("0612345678", 1)], deadline=60, on_update=persist)
     assert seen == [DeliveryStatus.DELIVERED]
 
 
 @pytest.mark.parametrize(
-    "bad", [{"timeout": -1}, {"timeout": 1, "backoff": 0.5}, {"timeout": 1, "poll_interval": -2}]
+    "bad",
+    [
+        {"deadline": -1},
+        {"deadline": 1, "backoff": 0.5},
+        {"deadline": 1, "poll_interval": -2},
+        {"deadline": 1, "timeout": 1},
+        {},
+    ],
 )
 async def test_options_are_validated(bad: dict[str, Any]) -> None:
     async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE) as c:
-        with pytest.raises(ValueError, match=next(iter(bad.keys() - {"timeout"}), "timeout")):
+        with pytest.raises(ValueError, match=next(iter(bad.keys() - {"deadline", "timeout"}), "deadline")):
             await c.wait_for_final([], **bad)
+
+
+async def test_timeout_is_the_former_name_of_deadline(fake_api: FakeAPI) -> None:
+    fake_api.entry = waiting_until({"+33612345678": 100})
+    clock = FakeClock()
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=clock) as c:
+        results = await c.wait_for_final([("0612345678", 1)], timeout=100, poll_interval=30)
+    assert len(results.waiting) == 1
+    assert clock.time == 1100.0  # it waited exactly the 100 seconds, then stopped

@@ -527,7 +527,7 @@ class _StatusJob:
                 await _pause(min(poll_interval, deadline - time.monotonic()))
                 later = await client.wait_for_final(
                     pending,
-                    timeout=max(deadline - time.monotonic(), 0.0),
+                    deadline=max(deadline - time.monotonic(), 0.0),
                     poll_interval=poll_interval * 1.5,
                     progress=progress,
                     on_update=self._keep_update,
@@ -902,7 +902,7 @@ def demo(
                 retry=RetryPolicy(max_retries=5, backoff_base=0.05, backoff_max=1.0),
             ) as client:
                 results = await client.wait_for_final(
-                    queries, timeout=60.0, poll_interval=0.2, progress=rounds, on_update=follow
+                    queries, deadline=60.0, poll_interval=0.2, progress=rounds, on_update=follow
                 )
             rounds.finish()
             wall_time = time.monotonic() - started

@@ -15,7 +15,7 @@ from typing import Any, Final, NoReturn, TypeVar
 import anyio
 import click
 
-from partner_async import ConfigurationError, PartnerError
+from partner_async import ConfigurationError, InputError, PartnerError
 
 from ._io import InputFormatError
 
@@ -70,7 +70,12 @@ def run_async(
     """Run ``main`` under asyncio; map SDK and input errors to ``Error: ...`` (exit 1)
     and Ctrl-C to ``click.exceptions.Exit(130)``."""
     try:
-        return anyio.run(main, backend="asyncio")
+        try:
+            return anyio.run(main, backend="asyncio")
+        except InputError as exc:  # reading the input file failed: report that error itself
+            if isinstance(exc.__cause__, Exception):
+                raise exc.__cause__ from None
+            raise
     except KeyboardInterrupt:
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except InputFormatError as exc:
