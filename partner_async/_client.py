@@ -405,9 +405,15 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             settings = self._settings(timeout, max_retries)
 
             async def send(
-                keys: list[tuple[str, int]], stats: CallStats, slot: Slot
+                keys: list[tuple[str, int]],
+                stats: CallStats,
+                slot: Slot,
+                deadline: float | None,
             ) -> list[Outcome]:
-                return await run_batch(settings, keys, stats, reserved=slot)
+                batch_settings = (
+                    settings if deadline is None else attrs.evolve(settings, deadline=deadline)
+                )
+                return await run_batch(batch_settings, keys, stats, reserved=slot)
 
             lane = ((settings.policy, repr(settings.timeout)), send)
             if len(self._lanes) < 32:  # options computed per call must not grow it forever

@@ -41,17 +41,19 @@ __all__ = ["Coalescer", "SendBatch"]
 
 Key = tuple[str, int]
 
-#: Sends one batch and returns one outcome per query, in order (``run_batch``).
-SendBatch = Callable[[list[Key], CallStats, Slot], Awaitable[list[Outcome]]]
+#: Sends one batch, on a reserved slot and within a deadline (clock time, or None), and
+#: returns one outcome per query, in order (``run_batch``).
+SendBatch = Callable[[list[Key], CallStats, Slot, "float | None"], Awaitable[list[Outcome]]]
 
 
 class _Waiter:
     """One waiting call: how many of its lookups are still open, and its wake-up."""
 
-    __slots__ = ("event", "leading", "open", "stats", "woken")
+    __slots__ = ("deadline", "event", "leading", "open", "stats", "woken")
 
-    def __init__(self, stats: CallStats) -> None:
+    def __init__(self, stats: CallStats, deadline: float | None) -> None:
         self.stats = stats
+        self.deadline = deadline
         self.open = 0
         self.woken = False
         self.leading = False  # sending a request: cannot be the candidate meanwhile
@@ -131,7 +133,7 @@ class Coalescer:
         lane = self._lanes.get(options)
         if lane is None:
             lane = self._lanes[options] = _Lane(send)
-        me = _Waiter(stats)
+        me = _Waiter(stats, deadline)
         now = self._clock.now()
         mine: list[_Entry] = []
         for key in keys:
@@ -192,7 +194,9 @@ class Coalescer:
                 me.leading = bool(batch)
                 self._elect(lane)
                 if batch:
-                    outcomes = await lane.send([e.key for e in batch], call_stats, slot)
+                    outcomes = await lane.send(
+                        [e.key for e in batch], call_stats, slot, _latest_deadline(batch)
+                    )
         except Exception as exc:  # a fatal API error: every caller of the batch gets it
             error = exc
         except BaseException:  # this caller was cancelled: the others still need answers
@@ -305,6 +309,17 @@ class Coalescer:
             lane.queue.clear()
             lane.candidate = None
             self._settle(lane, queued, None, error, CallStats())
+
+
+def _latest_deadline(batch: list[_Entry]) -> float | None:
+    """How long a shared request may go on: until no caller waits for it any more."""
+    latest = float("-inf")
+    for entry in batch:
+        for waiter in entry.waiters:
+            if waiter.deadline is None:
+                return None
+            latest = max(latest, waiter.deadline)
+    return latest
 
 
 def _add(total: CallStats, more: CallStats) -> None:

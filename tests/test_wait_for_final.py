@@ -125,7 +125,8 @@ async def test_async_on_update_is_awaited(fake_api: FakeAPI) -> None:
 )
 async def test_options_are_validated(bad: dict[str, Any]) -> None:
     async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE) as c:
-        with pytest.raises(ValueError, match=next(iter(bad.keys() - {"deadline", "timeout"}), "deadline")):
+        named = next(iter(bad.keys() - {"deadline", "timeout"}), "deadline")
+        with pytest.raises(ValueError, match=named):
             await c.wait_for_final([], **bad)
 
 
