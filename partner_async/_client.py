@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
@@ -19,6 +19,7 @@ import attrs
 
 from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
+from ._events import EventHook, EventHooks
 from ._exceptions import ClientClosedError, ConfigurationError, PartnerError
 from ._limits import RequestLimiter
 from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
@@ -84,6 +85,7 @@ class _Client(Generic[R]):
     """What both clients share: key, settings, transport, limits, lifecycle."""
 
     _env_var: ClassVar[str]
+    _base_url_env_var: ClassVar[str]
     _default_base_url: ClassVar[str]
 
     def __init__(
@@ -113,7 +115,9 @@ class _Client(Generic[R]):
                 f"no API key: pass api_key=... or set the {self._env_var} environment variable"
             )
         self.__api_key = key
-        self.base_url = _check_base_url(base_url or self._default_base_url)
+        self.base_url = _check_base_url(
+            base_url or os.environ.get(self._base_url_env_var) or self._default_base_url
+        )
         self.max_concurrency = _positive_int("max_concurrency", max_concurrency)
         if max_requests_per_second is not None and not max_requests_per_second > 0:
             raise ConfigurationError(
@@ -218,6 +222,24 @@ class _Client(Generic[R]):
             raise
         return report
 
+    @property
+    def event_hooks(self) -> dict[str, list[EventHook]]:
+        """Functions called for every request attempt, on every backend and path:
+        ``{"request": [...], "response": [...]}``, as in httpx.
+
+        A ``"request"`` hook gets a :class:`RequestInfo` (method, URL without the key,
+        path, attempt, items) before the attempt is sent; a ``"response"`` hook gets a
+        :class:`ResponseInfo` (status code, elapsed seconds, or the transport error when
+        no answer came) once it is read. Hooks may be coroutine functions; an exception
+        raised by a hook propagates out of the call. Assign a new mapping, or append to
+        the lists in place.
+        """
+        return self._requester.event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, hooks: Mapping[str, Iterable[EventHook]]) -> None:
+        self._requester.event_hooks = EventHooks(hooks)
+
 
 _C = TypeVar("_C", bound=_Client[Any])
 
@@ -253,8 +275,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
 
     Args:
         api_key: the account's API key; None reads ``SMSPARTNER_API_KEY``.
-        base_url: the API root (``https://api.smspartner.fr/v1``). Plain ``http`` is
-            accepted only for loopback hosts, such as the embedded sandbox.
+        base_url: the API root; None reads ``SMSPARTNER_BASE_URL``, else
+            ``https://api.smspartner.fr/v1``. Plain ``http`` is accepted only for
+            loopback hosts, such as the embedded sandbox.
         max_concurrency: requests in flight at once, across every call on this client.
         batch_size: queries per multi-status request, 1 to 500.
         timeout: seconds (also a cap on each whole attempt) or an ``httpx.Timeout``.
@@ -269,6 +292,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
     """
 
     _env_var = "SMSPARTNER_API_KEY"
+    _base_url_env_var = "SMSPARTNER_BASE_URL"
     _default_base_url = "https://api.smspartner.fr/v1"
 
     def __init__(
@@ -516,11 +540,12 @@ class MailPartnerClient(_Client[MailBulkReport]):
     ...     report = await mail.bulk_status("300")
 
     Takes the same options as :class:`SMSPartnerClient` except those of multi-status;
-    ``api_key=None`` reads ``MAILPARTNER_API_KEY``; the default ``base_url`` is
-    ``https://api.mailpartner.fr/v1``.
+    ``api_key=None`` reads ``MAILPARTNER_API_KEY``; ``base_url=None`` reads
+    ``MAILPARTNER_BASE_URL``, else ``https://api.mailpartner.fr/v1``.
     """
 
     _env_var = "MAILPARTNER_API_KEY"
+    _base_url_env_var = "MAILPARTNER_BASE_URL"
     _default_base_url = "https://api.mailpartner.fr/v1"
 
     async def bulk_status(

@@ -7,6 +7,11 @@ from vendor codes and texts, and transport errors are re-raised without their ch
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._events import RequestInfo, ResponseInfo
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -27,7 +32,17 @@ __all__ = [
 
 
 class PartnerError(Exception):
-    """Base class of every error raised by ``partner_async``."""
+    """Base class of every error raised by ``partner_async``.
+
+    Attributes:
+        request: for an error that came from a request, the :class:`RequestInfo` of its
+            last attempt (method, URL without the key, attempt, items); else None.
+        response: the :class:`ResponseInfo` of that attempt (HTTP status, elapsed time,
+            or the transport error when no answer came); else None.
+    """
+
+    request: RequestInfo | None = None
+    response: ResponseInfo | None = None
 
 
 class ConfigurationError(PartnerError, ValueError):
