@@ -6,13 +6,14 @@ Data flows one way: input queries -> ``_normalize`` -> ``_batching`` -> ``_runne
 
 from __future__ import annotations
 
+import copy
 import inspect
 import ipaddress
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -87,6 +88,8 @@ class _Client(Generic[R]):
     _env_var: ClassVar[str]
     _base_url_env_var: ClassVar[str]
     _default_base_url: ClassVar[str]
+    #: The client whose pool this one shares (set by ``with_options``).
+    _origin: _Client[Any] | None = None
 
     def __init__(
         self,
@@ -175,11 +178,12 @@ class _Client(Generic[R]):
 
     @property
     def is_closed(self) -> bool:
-        """True once :meth:`aclose` has been called."""
-        return self._closed
+        """True once :meth:`aclose` has been called (on this client, or on the client
+        that :meth:`with_options` derived it from)."""
+        return self._closed or (self._origin is not None and self._origin._closed)
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self.is_closed:
             raise ClientClosedError(f"this {type(self).__name__} is closed")
 
     def _call_options(
@@ -240,8 +244,55 @@ class _Client(Generic[R]):
     def event_hooks(self, hooks: Mapping[str, Iterable[EventHook]]) -> None:
         self._requester.event_hooks = EventHooks(hooks)
 
+    def with_options(
+        self: _C,
+        *,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> _C:
+        """A client with other defaults for ``timeout`` and/or ``max_retries``, sharing
+        this one's connection pool, limits (``max_concurrency``, start rate, 429 pause)
+        and clock, as in openai's SDK:
+
+        >>> patient = client.with_options(timeout=120, max_retries=8)  # doctest: +SKIP
+        >>> report = await patient.bulk_status(1226613)  # doctest: +SKIP
+
+        It starts with a copy of this client's ``event_hooks``. Closing it (or leaving its
+        ``async with``) closes only it; closing this client closes the pool, and with it
+        every client derived from it.
+        """
+        self._check_open()
+        clone = copy.copy(self)
+        if not isinstance(timeout, _NotGiven):
+            clone.timeout = timeout
+        if max_retries is not None:
+            try:
+                clone.retry = attrs.evolve(self.retry, max_retries=max_retries)
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(str(exc)) from None
+        clone._origin = self._origin or self
+        clone._transport = cast(Transport, _BorrowedTransport(self._transport))
+        requester = clone._requester = copy.copy(self._requester)
+        requester.event_hooks = EventHooks(self._requester.event_hooks)
+        return clone
+
 
 _C = TypeVar("_C", bound=_Client[Any])
+
+
+class _BorrowedTransport:
+    """Another client's transport, as a :meth:`_Client.with_options` client holds it:
+    everything is the owner's, except that closing it leaves the pool open."""
+
+    def __init__(self, owner: Transport) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner, name)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the pool belongs to the client it was borrowed from."""
+
 
 _RETRYABLE_REASONS = frozenset(
     {
