@@ -7,6 +7,7 @@
 
 from ._client import MailPartnerClient, SMSPartnerClient
 from ._clock import AnyioClock, Clock
+from ._events import RequestInfo, ResponseInfo, setup_logging
 from ._exceptions import (
     APIError,
     AuthenticationError,
@@ -65,8 +66,10 @@ __all__ = [
     "PermissionDeniedError",
     "Progress",
     "RateLimitError",
+    "RequestInfo",
     "RequestTimeoutError",
     "ResponseFormatError",
+    "ResponseInfo",
     "RetryPolicy",
     "SMSBulkReport",
     "SMSPartnerClient",
@@ -87,3 +90,6 @@ for _name in __all__:
     if getattr(_obj, "__module__", "").startswith("partner_async._"):
         _obj.__module__ = __name__
 del _name, _obj
+
+setup_logging()  # PARTNER_ASYNC_LOG=debug|info
+del setup_logging

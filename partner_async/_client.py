@@ -6,14 +6,23 @@ Data flows one way: input queries -> ``_normalize`` -> ``_batching`` -> ``_runne
 
 from __future__ import annotations
 
+import copy
 import inspect
 import ipaddress
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Hashable, Iterable, Sized
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sized,
+)
 from contextlib import AbstractAsyncContextManager
 from itertools import islice
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -22,6 +31,7 @@ import attrs
 from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
 from ._coalesce import Coalescer, SendBatch
+from ._events import EventHook, EventHooks
 from ._exceptions import ClientClosedError, ConfigurationError, InputError, PartnerError
 from ._limits import RequestLimiter, Slot
 from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
@@ -96,7 +106,10 @@ class _Client(Generic[R]):
     """What both clients share: key, settings, transport, limits, lifecycle."""
 
     _env_var: ClassVar[str]
+    _base_url_env_var: ClassVar[str]
     _default_base_url: ClassVar[str]
+    #: The client whose pool this one shares (set by ``with_options``).
+    _origin: _Client[Any] | None = None
 
     def __init__(
         self,
@@ -127,7 +140,9 @@ class _Client(Generic[R]):
                 f"no API key: pass api_key=... or set the {self._env_var} environment variable"
             )
         self.__api_key = key
-        self.base_url = _check_base_url(base_url or self._default_base_url)
+        self.base_url = _check_base_url(
+            base_url or os.environ.get(self._base_url_env_var) or self._default_base_url
+        )
         self.max_concurrency = _positive_int("max_concurrency", max_concurrency)
         if max_requests_per_second is not None and not max_requests_per_second > 0:
             raise ConfigurationError(
@@ -214,11 +229,12 @@ class _Client(Generic[R]):
 
     @property
     def is_closed(self) -> bool:
-        """True once :meth:`aclose` has been called."""
-        return self._closed
+        """True once :meth:`aclose` has been called (on this client, or on the client
+        that :meth:`with_options` derived it from)."""
+        return self._closed or (self._origin is not None and self._origin._closed)
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self.is_closed:
             raise ClientClosedError(f"this {type(self).__name__} is closed")
 
     def _call_options(
@@ -261,8 +277,79 @@ class _Client(Generic[R]):
             raise
         return report
 
+    @property
+    def event_hooks(self) -> dict[str, list[EventHook]]:
+        """Functions called for every request attempt, on every backend and path:
+        ``{"request": [...], "response": [...]}``, as in httpx.
+
+        A ``"request"`` hook gets a :class:`RequestInfo` (method, URL without the key,
+        path, attempt, items) before the attempt is sent; a ``"response"`` hook gets a
+        :class:`ResponseInfo` (status code, elapsed seconds, or the transport error when
+        no answer came) once it is read. Hooks may be coroutine functions; an exception
+        raised by a hook propagates out of the call. Assign a new mapping, or append to
+        the lists in place.
+        """
+        return self._requester.event_hooks
+
+    @event_hooks.setter
+    def event_hooks(self, hooks: Mapping[str, Iterable[EventHook]]) -> None:
+        self._requester.event_hooks = EventHooks(hooks)
+
+    def with_options(
+        self: _C,
+        *,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> _C:
+        """A client with other defaults for ``timeout`` and/or ``max_retries``, sharing
+        this one's connection pool, limits (``max_concurrency``, start rate, 429 pause)
+        and clock, as in openai's SDK:
+
+        >>> patient = client.with_options(timeout=120, max_retries=8)  # doctest: +SKIP
+        >>> report = await patient.bulk_status(1226613)  # doctest: +SKIP
+
+        It starts with a copy of this client's ``event_hooks``. Closing it (or leaving its
+        ``async with``) closes only it; closing this client closes the pool, and with it
+        every client derived from it.
+        """
+        self._check_open()
+        clone = copy.copy(self)
+        if not isinstance(timeout, _NotGiven):
+            clone.timeout = timeout
+        if max_retries is not None:
+            try:
+                clone.retry = attrs.evolve(self.retry, max_retries=max_retries)
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(str(exc)) from None
+        clone._origin = self._origin or self
+        clone._transport = cast(Transport, _BorrowedTransport(self._transport))
+        requester = clone._requester = copy.copy(self._requester)
+        requester.event_hooks = EventHooks(self._requester.event_hooks)
+        clone._own_state()
+        return clone
+
+    def _own_state(self) -> None:
+        """What a :meth:`with_options` client must not share with its origin."""
+        self._closed = False
+        self._scopes = set()
+
 
 _C = TypeVar("_C", bound=_Client[Any])
+
+
+class _BorrowedTransport:
+    """Another client's transport, as a :meth:`_Client.with_options` client holds it:
+    everything is the owner's, except that closing it leaves the pool open."""
+
+    def __init__(self, owner: Transport) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner, name)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the pool belongs to the client it was borrowed from."""
+
 
 _RETRYABLE_REASONS = frozenset(
     {
@@ -317,8 +404,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
 
     Args:
         api_key: the account's API key; None reads ``SMSPARTNER_API_KEY``.
-        base_url: the API root (``https://api.smspartner.fr/v1``). Plain ``http`` is
-            accepted only for loopback hosts, such as the embedded sandbox.
+        base_url: the API root; None reads ``SMSPARTNER_BASE_URL``, else
+            ``https://api.smspartner.fr/v1``. Plain ``http`` is accepted only for
+            loopback hosts, such as the embedded sandbox.
         max_concurrency: requests in flight at once, across every call on this client.
         batch_size: queries per multi-status request, 1 to 500.
         timeout: seconds (also a cap on each whole attempt) or an ``httpx.Timeout``.
@@ -339,6 +427,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
     """
 
     _env_var = "SMSPARTNER_API_KEY"
+    _base_url_env_var = "SMSPARTNER_BASE_URL"
     _default_base_url = "https://api.smspartner.fr/v1"
 
     def __init__(
@@ -392,8 +481,13 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
 
         Idempotent. The client cannot be used afterwards.
         """
-        self._coalescer.close()
+        if self._origin is None:  # the queues are shared with with_options() clients
+            self._coalescer.close()
         await super().aclose()
+
+    def _own_state(self) -> None:
+        super()._own_state()
+        self._lanes = {}  # its lanes send with its own defaults
 
     def _lane(
         self, timeout: Timeout | _NotGiven, max_retries: int | None
@@ -797,11 +891,12 @@ class MailPartnerClient(_Client[MailBulkReport]):
     ...     report = await mail.bulk_status("300")
 
     Takes the same options as :class:`SMSPartnerClient` except those of multi-status;
-    ``api_key=None`` reads ``MAILPARTNER_API_KEY``; the default ``base_url`` is
-    ``https://api.mailpartner.fr/v1``.
+    ``api_key=None`` reads ``MAILPARTNER_API_KEY``; ``base_url=None`` reads
+    ``MAILPARTNER_BASE_URL``, else ``https://api.mailpartner.fr/v1``.
     """
 
     _env_var = "MAILPARTNER_API_KEY"
+    _base_url_env_var = "MAILPARTNER_BASE_URL"
     _default_base_url = "https://api.mailpartner.fr/v1"
 
     async def bulk_status(

@@ -157,7 +157,7 @@ class Coalescer:
         outcomes: list[Outcome] = []
         for entry in mine:
             if entry.error is not None:
-                raise copy.copy(entry.error) from None
+                raise _own_copy(entry.error) from None
             outcomes.append(
                 Unresolved(
                     StatusQuery(*entry.key),
@@ -309,6 +309,13 @@ class Coalescer:
             lane.queue.clear()
             lane.candidate = None
             self._settle(lane, queued, None, error, CallStats())
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A copy of ``error`` for one caller (each raises its own, with all its attributes)."""
+    clone = copy.copy(error)
+    clone.__dict__.update(error.__dict__)
+    return clone
 
 
 def _latest_deadline(batch: list[_Entry]) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ._events import RequestInfo, ResponseInfo
     from ._results import MultiStatusResult
 
 __all__ = [
@@ -40,9 +41,15 @@ class PartnerError(Exception):
             were settled (a fatal API error, the input failing, the client closed): a
             :class:`~partner_async.MultiStatusResult` of every outcome settled so far, in
             input order. None otherwise.
+        request: for an error that came from a request, the :class:`RequestInfo` of its
+            last attempt (method, URL without the key, attempt, items); else None.
+        response: the :class:`ResponseInfo` of that attempt (HTTP status, elapsed time,
+            or the transport error when no answer came); else None.
     """
 
     partial_results: MultiStatusResult | None = None
+    request: RequestInfo | None = None
+    response: ResponseInfo | None = None
 
 
 class ConfigurationError(PartnerError, ValueError):

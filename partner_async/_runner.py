@@ -13,11 +13,21 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
 from ._clock import Clock
 from ._codes import CodeKind, api_error, code_kind
+from ._events import (
+    EventHooks,
+    RequestInfo,
+    ResponseInfo,
+    end_span,
+    fire,
+    start_span,
+    tracer,
+)
 from ._exceptions import (
     AuthenticationError,
     PartnerError,
@@ -54,6 +64,9 @@ _RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 class RetryableFailure(Exception):
     """Internal: an attempt failed in a way a later attempt may not."""
 
+    request: RequestInfo | None = None
+    response: ResponseInfo | None = None
+
     def __init__(
         self,
         reason: UnresolvedReason,
@@ -71,7 +84,13 @@ class RetryableFailure(Exception):
         self.status_code = status_code
 
     def to_error(self) -> PartnerError:
-        """The public exception for this failure once retries are exhausted."""
+        """The public exception for this failure once retries are exhausted, with the
+        ``request`` and ``response`` of the last attempt."""
+        error = self._error()
+        error.request, error.response = self.request, self.response
+        return error
+
+    def _error(self) -> PartnerError:
         if self.reason is UnresolvedReason.TRANSPORT_ERROR:
             return TransportError(self.detail)
         if self.reason is UnresolvedReason.MALFORMED_RESPONSE:
@@ -144,7 +163,12 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
 
 
 class Requester:
-    """One client's way of sending a request: slot, send, classify, retry."""
+    """One client's way of sending a request: slot, send, classify, retry.
+
+    Every attempt of every request passes here, whatever the backend and transport path,
+    so this is where ``event_hooks`` fire, OpenTelemetry spans start, and errors get the
+    ``request`` / ``response`` of their last attempt.
+    """
 
     def __init__(
         self,
@@ -157,6 +181,8 @@ class Requester:
         self.limiter = limiter
         self.clock = clock
         self._rng = rng
+        self.event_hooks = EventHooks()
+        self._tracer = tracer()
 
     async def call(
         self,
@@ -191,33 +217,17 @@ class Requester:
                     stats.requests += 1
                     if attempt:
                         stats.retries += 1
-                    started = clock.now()
-                    status: int | str = "-"
-                    try:
-                        raw = await self.transport.request(
-                            method,
-                            url,
-                            params=params,
-                            json_body=json_body,
-                            timeout=timeout,
-                            limit=None if deadline is None else deadline - started,
-                        )
-                        status = raw.status_code
-                    except TransportError as exc:
-                        status = type(exc).__name__
-                        raise RetryableFailure(UnresolvedReason.TRANSPORT_ERROR, str(exc)) from None
-                    finally:
-                        if logger.isEnabledFor(logging.DEBUG):
-                            logger.debug(
-                                "%s /%s items=%d status=%s attempt=%d elapsed=%.3fs",
-                                method,
-                                path,
-                                items,
-                                status,
-                                attempt + 1,
-                                clock.now() - started,
-                            )
-                    return classify(raw, decode)
+                    return await self._attempt(
+                        method,
+                        url,
+                        decode,
+                        timeout,
+                        params,
+                        json_body,
+                        items,
+                        attempt + 1,
+                        None if deadline is None else deadline - clock.now(),
+                    )
             except DeadlinePassed:
                 raise _deadline_failure(last) from None
             except RetryableFailure as failure:
@@ -236,7 +246,7 @@ class Requester:
                 if attempt >= policy.max_retries:
                     raise
                 last = failure
-                logger.warning(
+                logger.info(
                     "%s /%s failed (%s); retry %d/%d in %.2fs",
                     method,
                     path,
@@ -248,6 +258,76 @@ class Requester:
                 attempt += 1
                 if not rate_limited:
                     await clock.sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        decode: Callable[[bytes], T | ErrorBody],
+        timeout: Timeout,
+        params: dict[str, str] | None,
+        json_body: bytes | None,
+        items: int,
+        attempt: int,
+        limit: float | None = None,
+    ) -> T:
+        """One attempt, within ``limit`` seconds if given: hooks and span around the send,
+        then the answer classified."""
+        clock = self.clock
+        hooks = self.event_hooks
+        request: RequestInfo | None = None
+        if self._tracer is not None or hooks["request"] or hooks["response"]:
+            request = RequestInfo(method, url, urlsplit(url).path, attempt, items)
+            if hooks["request"]:
+                await fire(hooks["request"], request)
+        raw: RawResponse | None = None
+        error: TransportError | None = None
+        with start_span(self._tracer, request) as span:
+            started = clock.now()
+            try:
+                raw = await self.transport.request(
+                    method, url, params=params, json_body=json_body, timeout=timeout, limit=limit
+                )
+            except TransportError as exc:
+                error = exc
+            elapsed = clock.now() - started
+            if span is not None:
+                end_span(span, None if raw is None else raw.status_code, error)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s /%s items=%d status=%s attempt=%d elapsed=%.3fs",
+                method,
+                url.rsplit("/", 1)[-1],
+                items,
+                type(error).__name__ if raw is None else raw.status_code,
+                attempt,
+                elapsed,
+            )
+        response: ResponseInfo | None = None
+        if request is not None:
+            response = _response_info(request, raw, error, elapsed)
+            if hooks["response"]:
+                await fire(hooks["response"], response)
+        try:
+            if raw is None:
+                raise RetryableFailure(UnresolvedReason.TRANSPORT_ERROR, str(error))
+            return classify(raw, decode)
+        except (PartnerError, Rejected, RetryableFailure) as exc:
+            # The error carries its attempt (built now if no hook or span needed it).
+            if request is None:
+                request = RequestInfo(method, url, urlsplit(url).path, attempt, items)
+                response = _response_info(request, raw, error, elapsed)
+            carrier = exc.error if isinstance(exc, Rejected) else exc
+            carrier.request, carrier.response = request, response
+            raise
+
+
+def _response_info(
+    request: RequestInfo, raw: RawResponse | None, error: Exception | None, elapsed: float
+) -> ResponseInfo:
+    if raw is None:
+        return ResponseInfo(request, None, elapsed, f"{type(error).__name__}: {error}")
+    return ResponseInfo(request, raw.status_code, elapsed, None, raw.content_type, raw.retry_after)
 
 
 @attrs.frozen

@@ -26,6 +26,7 @@ From a shell: ``python -m partner_async.sandbox --port 8080``. In pytest: the fi
 """
 
 from ._app import SandboxApp, SandboxStats, create_app
+from ._clock import VirtualClock
 from ._config import FAULT_KINDS, FaultConfig, SandboxConfig
 from ._server import SandboxServer, serve
 from ._transport import SandboxTransport
@@ -51,6 +52,7 @@ __all__ = [
     "SandboxStats",
     "SandboxTransport",
     "Truth",
+    "VirtualClock",
     "bulk_recipients",
     "create_app",
     "ground_truth",

@@ -4,18 +4,28 @@ The plugin is registered automatically (``pytest11`` entry point) when ``partner
 is installed. It imports nothing heavy until a fixture is used, and needs ``uvicorn``
 only for :func:`sandbox_server`.
 
+Every fixture is synchronous, so they work the same under anyio's pytest plugin
+(``@pytest.mark.anyio``, asyncio and trio), pytest-asyncio in strict mode
+(``@pytest.mark.asyncio``) and in auto mode: no async fixture, nothing bound to an event
+loop before the test runs.
+
 Fixtures:
 
 - ``sandbox_config``: the :class:`~partner_async.sandbox.SandboxConfig` (default
   ``SandboxConfig()``); override it in your ``conftest.py`` to change seed, keys,
   faults...
-- ``sandbox_app``: a fresh :class:`~partner_async.sandbox.SandboxApp` built from it.
+- ``sandbox_clock``: a :class:`~partner_async.sandbox.VirtualClock`, the test's time:
+  the clients below sleep on it, so retries, ``Retry-After`` and ``wait_for_final``
+  polls take no real time, and the sandbox's ``waiting_seconds`` counts it too.
+- ``sandbox_app``: a fresh :class:`~partner_async.sandbox.SandboxApp` built from
+  ``sandbox_config`` (on ``sandbox_clock`` unless the config sets its own ``clock``).
 - ``sandbox_transport``: a :class:`~partner_async.sandbox.SandboxTransport` serving that
   app in-process (give it to ``httpx.AsyncClient(transport=...)``).
 - ``sandbox_server``: a loopback :class:`~partner_async.sandbox.SandboxServer` (one
   uvicorn server per session) serving that same ``sandbox_app`` for this test.
-- ``sms_client`` / ``mail_client``: ready ``SMSPartnerClient`` / ``MailPartnerClient``
-  wired in-process to the sandbox (async fixtures, for ``@pytest.mark.anyio`` tests).
+- ``sms_client`` / ``mail_client``: ``SMSPartnerClient`` / ``MailPartnerClient`` wired
+  in-process to the sandbox, on ``sandbox_clock``. Use them directly or in
+  ``async with``; they hold no connection, so there is nothing to close.
 
 Example, to copy into your own tests::
 
@@ -40,22 +50,31 @@ Example, to copy into your own tests::
         truth = ground_truth("+33612345678", 1226613, config=sandbox_app.config)
         ...  # compare results with truth.status / truth.code
         assert sandbox_app.stats.faults["http_503"] == 1
+
+With pytest-asyncio, mark the test ``@pytest.mark.asyncio`` instead (or nothing, in
+auto mode).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from partner_async.sandbox import SandboxApp, SandboxConfig, SandboxServer, SandboxTransport
+    from partner_async.sandbox import (
+        SandboxApp,
+        SandboxConfig,
+        SandboxServer,
+        SandboxTransport,
+        VirtualClock,
+    )
 
 __all__ = [
     "mail_client",
     "sandbox_app",
+    "sandbox_clock",
     "sandbox_config",
     "sandbox_server",
     "sandbox_transport",
@@ -72,10 +91,26 @@ def sandbox_config() -> SandboxConfig:
 
 
 @pytest.fixture
-def sandbox_app(sandbox_config: SandboxConfig) -> SandboxApp:
-    """A fresh sandbox ASGI app (fresh counters) built from ``sandbox_config``."""
+def sandbox_clock() -> VirtualClock:
+    """The :class:`~partner_async.sandbox.VirtualClock` of this test: the plugin's
+    clients sleep on it (instantly) and the sandbox's ``waiting_seconds`` counts it."""
+    from partner_async.sandbox import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.fixture
+def sandbox_app(sandbox_config: SandboxConfig, sandbox_clock: VirtualClock) -> SandboxApp:
+    """A fresh sandbox ASGI app (fresh counters) built from ``sandbox_config``; unless
+    the config has its own ``clock``, its time is ``sandbox_clock``'s."""
+    import time
+
+    import attrs
+
     from partner_async.sandbox import create_app
 
+    if sandbox_config.clock is time.monotonic:
+        sandbox_config = attrs.evolve(sandbox_config, clock=sandbox_clock.now)
     return create_app(sandbox_config)
 
 
@@ -115,40 +150,43 @@ def _first_key(config: SandboxConfig) -> str:
     return config.api_keys[0]
 
 
-@contextlib.asynccontextmanager
-async def _client(
-    client_class: str, path: str, config: SandboxConfig, transport: SandboxTransport
-) -> AsyncIterator[Any]:
+def _client(
+    client_class: str, path: str, config: SandboxConfig, transport: Any, clock: VirtualClock
+) -> Any:
     import httpx
 
     import partner_async
 
-    async with (
-        httpx.AsyncClient(transport=transport) as http_client,
-        getattr(partner_async, client_class)(
-            api_key=_first_key(config),
-            base_url=f"http://127.0.0.1{path}",
-            http_client=http_client,
-        ) as client,
-    ):
-        yield client
+    # Never entered, so never bound to an event loop and nothing to close: the transport
+    # runs the app in-process and holds no connection.
+    http_client = httpx.AsyncClient(transport=transport)
+    return getattr(partner_async, client_class)(
+        api_key=_first_key(config),
+        base_url=f"http://127.0.0.1{path}",
+        http_client=http_client,
+        clock=clock,
+    )
 
 
 @pytest.fixture
-async def sms_client(
-    sandbox_config: SandboxConfig, sandbox_transport: SandboxTransport
-) -> AsyncIterator[Any]:
-    """A ready ``partner_async.SMSPartnerClient`` talking to the sandbox in-process."""
-    async with _client("SMSPartnerClient", "/v1", sandbox_config, sandbox_transport) as client:
-        yield client
+def sms_client(
+    sandbox_config: SandboxConfig,
+    sandbox_transport: SandboxTransport,
+    sandbox_clock: VirtualClock,
+) -> Any:
+    """A ``partner_async.SMSPartnerClient`` talking to the sandbox in-process, on
+    ``sandbox_clock`` (retries and polling do not wait for real)."""
+    return _client("SMSPartnerClient", "/v1", sandbox_config, sandbox_transport, sandbox_clock)
 
 
 @pytest.fixture
-async def mail_client(
-    sandbox_config: SandboxConfig, sandbox_transport: SandboxTransport
-) -> AsyncIterator[Any]:
-    """A ready ``partner_async.MailPartnerClient`` talking to the sandbox in-process."""
-    async with _client(
-        "MailPartnerClient", "/mail/v1", sandbox_config, sandbox_transport
-    ) as client:
-        yield client
+def mail_client(
+    sandbox_config: SandboxConfig,
+    sandbox_transport: SandboxTransport,
+    sandbox_clock: VirtualClock,
+) -> Any:
+    """A ``partner_async.MailPartnerClient`` talking to the sandbox in-process, on
+    ``sandbox_clock`` (retries do not wait for real)."""
+    return _client(
+        "MailPartnerClient", "/mail/v1", sandbox_config, sandbox_transport, sandbox_clock
+    )
