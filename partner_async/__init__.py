@@ -35,6 +35,7 @@ from ._models import (
     UnresolvedReason,
 )
 from ._normalize import InvalidInputError
+from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._status import DeliveryStatus
@@ -49,6 +50,8 @@ __all__ = [
     "ClientClosedError",
     "Clock",
     "ConfigurationError",
+    "CostRow",
+    "CostStatistics",
     "DeliveryStatus",
     "InsufficientCreditError",
     "InvalidInputError",
@@ -58,6 +61,7 @@ __all__ = [
     "MailRecipient",
     "MessageIdRequiredError",
     "MessageNotFoundError",
+    "MessageStatus",
     "MultiStatusResult",
     "PartnerError",
     "PermissionDeniedError",
@@ -73,6 +77,7 @@ __all__ = [
     "StatusQuery",
     "StatusResult",
     "StatusUpdate",
+    "TagStatusReport",
     "TransportError",
     "Unresolved",
     "UnresolvedReason",

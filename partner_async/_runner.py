@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import attrs
@@ -170,8 +170,12 @@ class Requester:
         params: dict[str, str] | None = None,
         json_body: bytes | None = None,
         items: int = 0,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> T:
         """Send until an answer decodes, a failure is final, or retries run out.
+
+        ``pace``, when given, is awaited before every attempt (an endpoint's own rate
+        limit, such as cost-resume's 5 requests per minute).
 
         Raises the last :class:`RetryableFailure` when retries run out, :class:`Rejected`
         for a final refusal, and public errors for fatal ones.
@@ -180,6 +184,8 @@ class Requester:
         clock = self.clock
         attempt = 0
         while True:
+            if pace is not None:
+                await pace()
             try:
                 async with self.limiter.slot():
                     stats.requests += 1
