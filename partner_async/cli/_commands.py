@@ -789,4 +789,4 @@ def demo(
 
 
 # The commands of other modules register themselves on ``cli`` when imported.
-from . import _sandbox  # noqa: E402, F401
+from . import _endpoints, _sandbox  # noqa: E402, F401
