@@ -41,7 +41,6 @@ from ._runner import (
     Requester,
     RetryableFailure,
 )
-from ._status import DeliveryStatus
 from ._transport import HTTPClient, Timeout, Transport, redact
 from ._wire import DECODERS
 
@@ -271,7 +270,7 @@ _RETRYABLE_REASONS = frozenset(
 
 def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> bool:
     if type(outcome) is StatusResult:
-        return outcome.status is DeliveryStatus.WAITING
+        return not outcome.is_final
     return type(outcome) is Unresolved and outcome.reason in retryable
 
 

@@ -200,12 +200,9 @@ class MultiStatusResult:
 
     @property
     def waiting(self) -> list[StatusResult]:
-        """The answered queries whose status is still Waiting (not final)."""
-        return [
-            o
-            for o in self._outcomes
-            if type(o) is StatusResult and o.status is DeliveryStatus.WAITING
-        ]
+        """The answered queries that are not final yet: Waiting, or a status text the SDK
+        does not recognise (``StatusResult.is_final`` is False)."""
+        return [o for o in self._outcomes if type(o) is StatusResult and not o.is_final]
 
     def _replace(self, slot: int, outcome: Outcome) -> None:
         self._outcomes[slot] = outcome

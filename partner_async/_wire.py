@@ -298,6 +298,8 @@ def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusRe
     """
     get = entry.get
     text = get("status")
+    if text is None:
+        text = get("statut")  # message-status's spelling, seen in multi-status entries too
     if type(text) is not str:
         text = "" if text is None else str(text)
     success = to_flag(get("success"))

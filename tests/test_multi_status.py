@@ -418,4 +418,6 @@ async def test_status_spellings(fake_api: FakeAPI, text: str, status: DeliverySt
     assert isinstance(r, StatusResult)
     assert r.status is status
     assert r.status_text == text
-    assert r.is_final is (status is not DeliveryStatus.WAITING)
+    # code 200: the status decides; Unknown (an unrecognised text) is not final
+    assert r.is_final is status.is_final
+    assert r.is_final is (status in (DeliveryStatus.DELIVERED, DeliveryStatus.NOT_DELIVERED))

@@ -463,7 +463,7 @@ def _key(outcome: StatusResult | Unresolved) -> tuple[str, int | str]:
 
 def _not_final(outcome: StatusResult | Unresolved) -> bool:
     if type(outcome) is StatusResult:
-        return outcome.status is DeliveryStatus.WAITING
+        return not outcome.is_final
     assert isinstance(outcome, Unresolved)
     return outcome.reason in _TRANSIENT
 
