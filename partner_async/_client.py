@@ -48,6 +48,7 @@ __all__ = ["MailPartnerClient", "SMSPartnerClient"]
 
 MAX_BATCH_SIZE: Final = 500
 COST_REQUESTS_PER_MINUTE: Final = 5
+DEFAULT_ISOLATION_BUDGET: Final = 32
 COST_INTERVALS: Final = ("last_twelve_months", "last_month", "custom")
 
 R = TypeVar("R", SMSBulkReport, MailBulkReport)
@@ -87,6 +88,12 @@ def _positive_int(name: str, value: object, maximum: int | None = None) -> int:
     if type(value) is not int or value < 1 or (maximum is not None and value > maximum):
         bound = f"1..{maximum}" if maximum else ">= 1"
         raise ConfigurationError(f"{name} must be an int in {bound}, got {value!r}")
+    return value
+
+
+def _isolation_budget(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"isolation_budget must be an int >= 0, got {value!r}")
     return value
 
 
@@ -298,6 +305,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         retry: the backoff policy (:class:`RetryPolicy`).
         max_requests_per_second: a cap on request starts per second, client-wide.
         default_region: the region national numbers are parsed in (ISO 3166, ``"FR"``).
+        isolation_budget: the most extra requests spent per batch isolating the queries of
+            a batch the API refuses because of some of them (codes 2, 6, 9, 50); past it
+            the rest end ``Unresolved(REJECTED, code)``. 0 never splits.
         response_format: ``"json"`` (default) or ``"xml"``: the vendor's ``_format``; both
             decode to the same typed results.
         http_client: a caller-owned ``httpx.AsyncClient``; the SDK never closes it.
@@ -323,8 +333,10 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
+        isolation_budget: int = DEFAULT_ISOLATION_BUDGET,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
+        self.isolation_budget = _isolation_budget(isolation_budget)
         if not (isinstance(default_region, str) and len(default_region) == 2):
             raise ConfigurationError(
                 f"default_region must be a two-letter region code, got {default_region!r}"
@@ -355,6 +367,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             timeout=effective_timeout,
             decode=DECODERS["multi"][self._xml],
             params=self._format_params,
+            isolation_budget=self.isolation_budget,
         )
 
     async def multi_status(

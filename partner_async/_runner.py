@@ -247,6 +247,7 @@ class BatchSettings:
     timeout: Timeout
     decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
     params: dict[str, str] | None = None
+    isolation_budget: int = 32
 
 
 async def run_batch(
@@ -255,8 +256,16 @@ async def run_batch(
     stats: CallStats,
     *,
     reask: bool = True,
+    budget: list[int] | None = None,
 ) -> list[Outcome]:
-    """One outcome per query of ``batch``, in order. Raises only fatal errors."""
+    """One outcome per query of ``batch``, in order. Raises only fatal errors.
+
+    ``budget`` (one mutable count shared by a batch and its halves) bounds the extra
+    requests spent isolating the queries of a refused batch: each split costs two; once it
+    is spent, the rest of the refused queries end ``Unresolved(REJECTED, code)``.
+    """
+    if budget is None:
+        budget = [settings.isolation_budget]
     try:
         body: MultiStatusBody = await settings.requester.call(
             "POST",
@@ -274,14 +283,28 @@ async def run_batch(
     except Split as refusal:
         if len(batch) == 1:
             return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
+        if budget[0] < 2:
+            logger.warning(
+                "batch of %d refused (%s); not isolated: the isolation budget of %d extra "
+                "requests is spent",
+                len(batch),
+                refusal.error,
+                settings.isolation_budget,
+            )
+            detail = (
+                f"{refusal.error} (a batch refused as a whole; not isolated further: the "
+                f"isolation budget of {settings.isolation_budget} extra requests is spent)"
+            )
+            return _unresolved(batch, UnresolvedReason.REJECTED, detail, refusal.code)
+        budget[0] -= 2
         middle = len(batch) // 2
         logger.info(
             "batch of %d refused (%s); splitting it to isolate the cause",
             len(batch),
             refusal.error,
         )
-        first = await run_batch(settings, batch[:middle], stats)
-        second = await run_batch(settings, batch[middle:], stats)
+        first = await run_batch(settings, batch[:middle], stats, budget=budget)
+        second = await run_batch(settings, batch[middle:], stats, budget=budget)
         return first + second
     except Rejected as refusal:
         return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
@@ -297,7 +320,7 @@ async def run_batch(
     if reask:
         stats.reasked += len(missing)
         logger.info("%d queries missing from an answer; asking again", len(missing))
-        again = await run_batch(settings, missing_queries, stats, reask=False)
+        again = await run_batch(settings, missing_queries, stats, reask=False, budget=budget)
     else:
         again = _unresolved(
             missing_queries,
