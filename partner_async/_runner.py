@@ -310,6 +310,14 @@ async def run_batch(
         return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
 
     stats.batches += 1
+    if body.unreadable_fields:
+        if not stats.unreadable_fields:  # once per call
+            logger.warning(
+                "unreadable fields in multi-status entries, read as None (first: %s); "
+                "the entries keep their status (counted in stats.unreadable_fields)",
+                body.first_unreadable,
+            )
+        stats.unreadable_fields += body.unreadable_fields
     matched, unexpected = match_entries(batch, body.entries, settings.region)
     stats.unexpected_entries += unexpected
     if None not in matched:

@@ -75,10 +75,13 @@ class ErrorBody:
 @attrs.frozen(slots=True)
 class MultiStatusBody:
     """A successful multi-status answer: entries as echoed (phone numbers as the server
-    wrote them), plus how many entries could not be decoded at all."""
+    wrote them), how many entries could not be decoded at all, and how many fields were
+    unreadable (read as None; the first one named)."""
 
     entries: list[StatusResult]
     undecodable: int = 0
+    unreadable_fields: int = 0
+    first_unreadable: str = ""
 
 
 # -- field coercions ---------------------------------------------------------------
@@ -290,21 +293,29 @@ def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
 _LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
 
 
-def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusResult:
+def structure_status_result(entry: dict[str, Any], odd: object = None) -> StatusResult:
     """One multi-status entry, any shape: every documented variant, missing fields as None.
 
     ``phone_number`` is the server's text (matching puts the query's back). Answers in the
     documented shape never come here: :func:`decode_multi_status` decodes them in C.
+    Lenient: an unreadable date, flag or code reads as None (the code from ``success``),
+    counted in ``odd`` (an :class:`Oddities`), and the entry keeps its status; only an
+    entry without a readable message id cannot be matched to its query.
     """
+    if not isinstance(odd, Oddities):
+        odd = Oddities()
     get = entry.get
     text = get("status")
     if text is None:
         text = get("statut")  # message-status's spelling, seen in multi-status entries too
     if type(text) is not str:
         text = "" if text is None else str(text)
-    success = to_flag(get("success"))
-    code = get("code")
-    code = to_int(code) if code is not None else (200 if success is not False else 0)
+    read = odd.read
+    success = read(to_flag, get("success"), "success")
+    raw_code = get("code")
+    code = None if raw_code is None else read(to_int, raw_code, "code")
+    if code is None:
+        code = 200 if success is not False else 0
     if success is None:
         success = code == 200
     phone = get("phoneNumber")
@@ -317,9 +328,9 @@ def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusRe
         success=success,
         code=code,
         status_text=text,
-        timestamp=to_timestamp(get("date")),
-        stop_sms=to_flag(get("stopSMS") if stop is None else stop),
-        is_spam=to_flag(get("isSpam")),
+        timestamp=read(to_timestamp, get("date"), "date"),
+        stop_sms=read(to_flag, get("stopSMS") if stop is None else stop, "stopSms"),
+        is_spam=read(to_flag, get("isSpam"), "isSpam"),
     )
 
 
@@ -376,35 +387,28 @@ def _multi_status_body(raw_body: Any) -> MultiStatusBody | ErrorBody:
     entries: list[StatusResult] = []
     append = entries.append
     undecodable = 0
+    odd = Oddities()
     for raw in raw_entries:
         try:
-            append(structure_status_result(raw))
+            append(structure_status_result(raw, odd))
         except (AttributeError, TypeError, ValueError):
             undecodable += 1
-    return MultiStatusBody(entries, undecodable)
+    return MultiStatusBody(entries, undecodable, odd.count, odd.first)
 
 
 # -- bulk-status ----------------------------------------------------------------------
 
 
-def _status_fields(entry: dict[str, Any]) -> tuple[DeliveryStatus, str, int | None]:
-    text = entry.get("status")
-    text = "" if text is None else str(text)
-    return parse_status(text), text, to_timestamp(entry.get("date"))
-
-
 def structure_sms_recipient(entry: dict[str, Any], odd: object = None) -> SMSRecipient:
-    """One SMS bulk-status entry. With an :class:`Oddities` as ``odd``, an unreadable
-    date or flag reads as None (counted there) instead of failing the whole report."""
+    """One SMS bulk-status entry. Lenient: an unreadable date or flag reads as None
+    (counted in ``odd``, an :class:`Oddities`) instead of failing the whole report."""
     if not isinstance(odd, Oddities):
-        status, text, timestamp = _status_fields(entry)
-        stop = to_flag(_first(entry, "stopSMS", "stopSms"))
-    else:
-        raw = entry.get("status")
-        text = "" if raw is None else str(raw)
-        status = parse_status(text)
-        timestamp = odd.read(to_timestamp, entry.get("date"), "date")
-        stop = odd.read(to_flag, _first(entry, "stopSMS", "stopSms"), "stopSMS")
+        odd = Oddities()
+    raw = entry.get("status")
+    text = "" if raw is None else str(raw)
+    status = parse_status(text)
+    timestamp = odd.read(to_timestamp, entry.get("date"), "date")
+    stop = odd.read(to_flag, _first(entry, "stopSMS", "stopSms"), "stopSMS")
     return SMSRecipient(
         phone_number=str(entry.get("phoneNumber") or ""),
         status=status,
@@ -414,19 +418,30 @@ def structure_sms_recipient(entry: dict[str, Any], odd: object = None) -> SMSRec
     )
 
 
-def structure_mail_recipient(entry: dict[str, Any], _: object = None) -> MailRecipient:
-    """One Mail Partner bulk-status entry."""
-    status, text, timestamp = _status_fields(entry)
-    cost = entry.get("cost")
+def _to_cost(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"not a cost: {value!r}")
+
+
+def structure_mail_recipient(entry: dict[str, Any], odd: object = None) -> MailRecipient:
+    """One Mail Partner bulk-status entry (lenient like :func:`structure_sms_recipient`:
+    ``"stopMail": "oui"`` reads as None instead of losing the report)."""
+    if not isinstance(odd, Oddities):
+        odd = Oddities()
+    raw = entry.get("status")
+    text = "" if raw is None else str(raw)
     token = entry.get("token")
     return MailRecipient(
         email=str(entry.get("email") or ""),
-        status=status,
+        status=parse_status(text),
         status_text=text,
         token=None if token is None else str(token),
-        cost=None if cost is None or cost == "" else float(cost),
-        stop_mail=to_flag(_first(entry, "stopMail", "stopMAIL")),
-        timestamp=timestamp,
+        cost=odd.read(_to_cost, entry.get("cost"), "cost"),
+        stop_mail=odd.read(to_flag, _first(entry, "stopMail", "stopMAIL"), "stopMail"),
+        timestamp=odd.read(to_timestamp, entry.get("date"), "date"),
     )
 
 
@@ -440,14 +455,18 @@ def _bulk_entries(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def structure_sms_report(body: dict[str, Any], _: object = None) -> SMSBulkReport:
-    """A whole SMS bulk-status answer."""
-    recipients = tuple(structure_sms_recipient(e) for e in _bulk_entries(body))
+    """A whole SMS bulk-status answer (unreadable fields: None, logged once)."""
+    odd = Oddities()
+    recipients = tuple(structure_sms_recipient(e, odd) for e in _bulk_entries(body))
+    odd.log("bulk-status")
     return SMSBulkReport(str(_first(body, "message_id", "messageId") or ""), recipients)
 
 
 def structure_mail_report(body: dict[str, Any], _: object = None) -> MailBulkReport:
-    """A whole Mail Partner bulk-status answer."""
-    recipients = tuple(structure_mail_recipient(e) for e in _bulk_entries(body))
+    """A whole Mail Partner bulk-status answer (unreadable fields: None, logged once)."""
+    odd = Oddities()
+    recipients = tuple(structure_mail_recipient(e, odd) for e in _bulk_entries(body))
+    odd.log("Mail bulk-status")
     return MailBulkReport(str(_first(body, "messageId", "message_id") or ""), recipients)
 
 
