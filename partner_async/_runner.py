@@ -107,7 +107,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
     if isinstance(decoded, ErrorBody):
         code, message = decoded.code, decoded.message
         kind = code_kind(code)
-        error = api_error(code, message, status_code=status)
+        error = api_error(code, message, status_code=status, errors=decoded.errors)
         if kind is CodeKind.FATAL:
             raise error
         if kind is CodeKind.RETRY:

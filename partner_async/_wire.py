@@ -66,10 +66,39 @@ converter = make_converter(detailed_validation=False)
 
 @attrs.frozen(slots=True)
 class ErrorBody:
-    """A vendor error answer: ``{"success": false, "code": N, "message": "..."}``."""
+    """A vendor error answer: ``{"success": false, "code": N, "message": "..."}``, with
+    the validation detail of an ``errors`` / ``error`` array of ``{elementId, message}``
+    as ``(element_id, message)`` pairs."""
 
     code: int
     message: str
+    errors: tuple[tuple[str, str], ...] = ()
+
+
+_MAX_ERRORS = 20  # validation details kept per answer (an answer is untrusted)
+_MAX_ERROR_TEXT = 300
+
+
+def _validation_errors(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The ``errors`` (send page) or ``error`` (Go SDK data) array, bounded."""
+    raw = _first(body, "errors", "error")
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        return ()
+    found: list[tuple[str, str]] = []
+    for item in raw[:_MAX_ERRORS]:
+        if isinstance(item, dict):
+            element, message = item.get("elementId"), item.get("message")
+            element = "" if element is None else str(element)[:_MAX_ERROR_TEXT]
+            message = "" if message is None else str(message)[:_MAX_ERROR_TEXT]
+        elif isinstance(item, str):
+            element, message = "", item[:_MAX_ERROR_TEXT]
+        else:
+            continue
+        if element or message:
+            found.append((element, message))
+    return tuple(found)
 
 
 @attrs.frozen(slots=True)
@@ -278,7 +307,9 @@ def _error_body(body: dict[str, Any]) -> ErrorBody | None:
     except (TypeError, ValueError):
         code_int = 0
     message = body.get("message")
-    return ErrorBody(code_int, message if isinstance(message, str) else "")
+    return ErrorBody(
+        code_int, message if isinstance(message, str) else "", _validation_errors(body)
+    )
 
 
 def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
