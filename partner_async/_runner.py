@@ -41,6 +41,7 @@ __all__ = [
     "Requester",
     "RetryableFailure",
     "Split",
+    "is_retryable_status",
     "run_batch",
 ]
 
@@ -48,7 +49,17 @@ logger = logging.getLogger("partner_async")
 
 T = TypeVar("T")
 
-_RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: HTTP statuses that say "not now" rather than "never": retried with backoff.
+_RETRY_4XX = frozenset({408, 425, 429})
+#: 5xx statuses that no retry can change: the server does not implement the method (501)
+#: or the HTTP version (505).
+_FINAL_5XX = frozenset({501, 505})
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an HTTP error status is retried: 408, 425, 429, and every 5xx except 501
+    and 505 (the README's table is checked against this rule by the tests)."""
+    return status in _RETRY_4XX or (500 <= status <= 599 and status not in _FINAL_5XX)
 
 
 class RetryableFailure(Exception):
@@ -128,7 +139,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
                 UnresolvedReason.MALFORMED_RESPONSE, format_problem, status_code=status
             )
         return decoded
-    if status in _RETRY_STATUSES:
+    if is_retryable_status(status):
         reason = UnresolvedReason.RATE_LIMITED if status == 429 else UnresolvedReason.SERVER_ERROR
         raise RetryableFailure(
             reason,
