@@ -557,7 +557,7 @@ class Oddities:
 
 
 def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None or value == "" else str(value)
 
 
 _MESSAGE_FIELDS = (

@@ -410,20 +410,24 @@ def ground_truth(
         config: the sandbox config (waiting rules, spellings, language); None means
             the defaults.
 
-    Invalid items give the code the sandbox uses for them (2, 3, 6, 9), whether it answers
-    them as a whole-request error or as an entry (``config.item_errors``).
+    Invalid items give the code the sandbox uses for them: 4 ("Number not found", as the
+    vendor's page answers its own sample request) under the default
+    ``item_errors="not_found"``; their own code (2, 3, 6, 9) under ``"entry"`` or
+    ``"request"`` (as an entry or as the whole request's error).
     """
     language = config.language if config is not None else "en"
-    code, phone = normalize_phone(phone_number)
-    if code:
-        message = MESSAGES[language][code]
-        return Truth(phone, _echo_id(message_id), False, code, message, message, None, False,
-                     False, True)  # fmt: skip
-    if message_id is None:
-        message = MESSAGES[language][3]
-        return Truth(phone, None, False, 3, message, message, None, False, False, True)
-    mid = parse_message_id(message_id)
     not_found = NOT_FOUND_FR if language == "fr" else NOT_FOUND_EN
+    code, phone = normalize_phone(phone_number)
+    if not code and message_id is None:
+        code = 3
+    if code:
+        echo = _echo_id(message_id)
+        if config is None or config.item_errors == "not_found":
+            return Truth(phone, echo, False, 4, NOT_FOUND_EN, not_found, None, False, False,
+                         True)  # fmt: skip
+        message = MESSAGES[language][code]
+        return Truth(phone, echo, False, code, message, message, None, False, False, True)
+    mid = parse_message_id(message_id)
     if mid is None:
         return Truth(phone, _echo_id(message_id), False, 4, NOT_FOUND_EN, not_found, None,
                      False, False, True)  # fmt: skip
