@@ -227,9 +227,8 @@ class _Client(Generic[R]):
         policy, effective_timeout = self._call_options(timeout, max_retries)
         json_decoder, xml_decoder = DECODERS[endpoint]
         xml = self._xml and xml_decoder is not None
-        query = {"apiKey": self.__api_key, **params}
         if xml:
-            query["_format"] = "xml"
+            params = {**params, "_format": "xml"}
         try:
             return await self._requester.call(
                 "GET",
@@ -238,7 +237,9 @@ class _Client(Generic[R]):
                 policy=policy,
                 timeout=effective_timeout,
                 stats=CallStats(),
-                params=query,
+                # built in the call, never bound to a local: no frame of this method
+                # (kept in a raised error's traceback) holds the key
+                params={"apiKey": self.__api_key, **params},
                 pace=pace,
             )
         except RetryableFailure as failure:

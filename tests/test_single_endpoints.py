@@ -364,3 +364,14 @@ async def test_cost_statistics_are_spaced_to_five_per_minute(router: respx.MockR
     for i in range(len(started)):
         window = [t for t in started if started[i] <= t < started[i] + 60]
         assert len(window) <= 5
+
+
+async def test_no_frame_of_a_raised_error_holds_the_key(router: respx.MockRouter) -> None:
+    router.get(f"{SMS_BASE}/message-status").respond(json={"success": False, "code": 4})
+    async with sms() as c:
+        with pytest.raises(MessageNotFoundError) as info:
+            await c.message_status("0600000000", 1111)
+    tb = info.value.__traceback__
+    while tb is not None:
+        assert API_KEY not in repr(tb.tb_frame.f_locals), tb.tb_frame.f_code.co_name
+        tb = tb.tb_next
