@@ -1,4 +1,6 @@
-"""The ``partner-async`` commands (click): status, sms-status, mail-status, sandbox, demo."""
+"""The ``partner-async`` commands (click): status, sms-status, mail-status, demo; the
+group ``cli``. ``_endpoints`` (message-status, tag-status, costs) and ``_sandbox`` add
+theirs to it."""
 
 from __future__ import annotations
 

@@ -107,7 +107,8 @@ class SandboxStats:
     Attributes:
         requests: HTTP requests answered (every path and outcome).
         endpoints: requests by endpoint (``"multi-status"``, ``"bulk-status"``,
-            ``"mail-bulk-status"``, ``"other"``).
+            ``"mail-bulk-status"``, ``"message-status"``, ``"bulk-status-by-tag"``,
+            ``"cost-resume"``, ``"other"``).
         items: multi-status entries sent (after any ``drop_entries`` fault).
         bulk_recipients: recipients listed by bulk-status answers (SMS and Mail).
         faults: faults injected, by kind (every kind of ``FAULT_KINDS`` is present).
@@ -150,7 +151,9 @@ class SandboxApp:
     """The sandbox as a plain ASGI 3 application (see :func:`create_app`).
 
     Routes: ``POST /v1/multi-status`` (``GET`` with a body too, as the English page
-    heads it), ``GET /v1/bulk-status``, ``GET /mail/v1/bulk-status``; a request whose
+    heads it), ``GET /v1/bulk-status``, ``GET /mail/v1/bulk-status``,
+    ``GET /v1/message-status``, ``GET /v1/bulk-status-by-tag`` and
+    ``GET /v1/statistics/cost-resume``; a request whose
     ``Host`` contains ``mailpartner`` may also reach the Mail endpoint at
     ``/v1/bulk-status``, so clients using the vendor's real base URLs work with
     :class:`~partner_async.sandbox.SandboxTransport`. Unknown paths answer 404, wrong
