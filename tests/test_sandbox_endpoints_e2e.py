@@ -264,3 +264,15 @@ async def test_rate_limit_mode_without_retry_after_loses_no_query() -> None:
     assert app.stats.rate_limited > 0
     assert len(results) == len(set(asked))  # exactly one outcome each
     assert {o.reason for o in results.unresolved} <= {UnresolvedReason.RATE_LIMITED}
+
+
+async def test_the_sandboxs_validation_detail_reaches_unresolved() -> None:
+    config = SandboxConfig(
+        item_errors="request", validation_detail=True, http_error_status=True, language="fr"
+    )
+    found = [q for q in queries(40, 10) if ground_truth(*q).success][:7]
+    async with sms(config, max_retries=0) as (client, app):
+        results = await client.multi_status([*found[:3], ("+33145678901", 1), *found[3:]])
+    [bad] = results.unresolved
+    assert bad.code == 9 and app.stats.http_statuses[400] >= 1
+    assert "SMSStatut_List[0].phoneNumber: Ne semble pas être un numéro de mobile" in bad.detail

@@ -276,13 +276,33 @@ class SandboxApp:
     def _plain_error(self, status: int, message: str) -> _Answer:
         return _Answer(status, body=orjson.dumps(error_body(status, message)))
 
-    def _error(self, code: int, xml: bool) -> _Answer:
+    def _error(self, code: int, xml: bool, errors: list[dict[str, str]] | None = None) -> _Answer:
         self.stats.errors[code] += 1
         status = 200
         if self.config.http_error_status:
             status = 401 if code in (1, 10) else 404 if code in (3, 4) else 400
-        body, content_type = render(error_body(code, self._messages[code]), xml)
+        answer = error_body(code, self._messages[code])
+        if errors:
+            answer["error"] = errors
+        body, content_type = render(answer, xml)
         return _Answer(status, body=body, content_type=content_type)
+
+    def _item_error(self, code: int, items: list[Any], xml: bool) -> _Answer:
+        """A whole-request error for the first bad item, with (``validation_detail``) the
+        ``error`` array of ``{elementId, message}`` the vendor's Go SDK data shows."""
+        if not self.config.validation_detail:
+            return self._error(code, xml)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                field = ""
+            else:
+                bad, _ = normalize_phone(item.get("phoneNumber"))
+                if not bad and item.get("messageId") is not None:
+                    continue
+                field = ".phoneNumber" if bad else ".messageId"
+            element = f"SMSStatut_List[{index}]{field}"
+            return self._error(code, xml, [{"elementId": element, "message": self._messages[code]}])
+        return self._error(code, xml)  # pragma: no cover - a code comes from a bad item
 
     async def _send(self, send: Send, answer: _Answer) -> None:
         if answer.answer is not None:
@@ -482,7 +502,7 @@ class SandboxApp:
         else:
             fragments = self._fragments(items)
             if isinstance(fragments, int):
-                answer = self._error(fragments, xml)
+                answer = self._item_error(fragments, items, xml)
             elif self.config.request_not_found and all(
                 f.startswith('{"success":false') for f in fragments
             ):

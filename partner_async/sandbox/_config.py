@@ -228,6 +228,9 @@ class SandboxConfig:
             the code's message); ``"request"`` (the strictest reading of the vendor's
             error table) answers the whole request with that error body, for the first
             bad item.
+        validation_detail: with ``item_errors="request"``, add to the error the
+            ``"error": [{"elementId": "SMSStatut_List[i].phoneNumber", "message": ...}]``
+            array the vendor's Go SDK data shows for validation errors (code 9 there).
         request_not_found: answer a multi-status request none of whose items is found
             with the request-level ``{"success": false, "code": 4, ...}`` (the code the
             vendor's table lists) instead of per-item code 4 entries.
@@ -268,6 +271,9 @@ class SandboxConfig:
         default="not_found", validator=_one_of("not_found", "entry", "request")
     )
     request_not_found: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+    validation_detail: bool = attrs.field(
         default=False, validator=attrs.validators.instance_of(bool)
     )
     rate_limit: int | None = attrs.field(default=None, validator=_optional_positive_int)

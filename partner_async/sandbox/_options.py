@@ -103,6 +103,9 @@ OPTIONS: tuple[Option, ...] = (
            "show (not_found), entries with their own code (entry), or a whole-request "
            "error (request).",
            default="not_found", choices=("not_found", "entry", "request")),
+    Option("--validation-detail", "validation_detail",
+           "With --item-errors request, add the vendor's error array of {elementId, "
+           "message}.", is_flag=True),
     Option("--request-not-found", "request_not_found",
            "Answer a multi-status request none of whose items is found with the "
            "request-level code 4.", is_flag=True),
@@ -168,6 +171,7 @@ def config_from_options(values: Mapping[str, Any]) -> SandboxConfig:
         language=v["language"],
         item_errors=v["item_errors"],
         request_not_found=v["request_not_found"],
+        validation_detail=v["validation_detail"],
         http_error_status=v["http_error_status"],
         normalize_numbers=not v["echo_numbers_as_sent"],
         max_items=v["max_items"],

@@ -19,6 +19,7 @@ ARGV = [
     "--port", "0", "--seed", "7", "--api-key", "k1", "--api-key", "k2", "--latency", "0.5",
     "--waiting-polls", "-1", "--waiting-seconds", "3", "--status-spellings", "variants",
     "--field-variants", "--language", "fr", "--item-errors", "request", "--request-not-found",
+    "--validation-detail",
     "--http-error-status", "--echo-numbers-as-sent", "--max-items", "100",
     "--rate-limit", "30", "--rate-limit-no-retry-after", "--cost-resume-limit", "-1",
     "--tag-page-size", "10", "--today", "2024-03-15", "--fault", "http_503=0.1",
