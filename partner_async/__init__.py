@@ -37,6 +37,7 @@ from ._models import (
     UnresolvedReason,
 )
 from ._normalize import InvalidInputError
+from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._status import DeliveryStatus
@@ -51,6 +52,8 @@ __all__ = [
     "ClientClosedError",
     "Clock",
     "ConfigurationError",
+    "CostRow",
+    "CostStatistics",
     "DeliveryStatus",
     "InputError",
     "InsufficientCreditError",
@@ -61,6 +64,7 @@ __all__ = [
     "MailRecipient",
     "MessageIdRequiredError",
     "MessageNotFoundError",
+    "MessageStatus",
     "MultiStatusResult",
     "PartnerError",
     "PermissionDeniedError",
@@ -78,6 +82,7 @@ __all__ = [
     "StatusQuery",
     "StatusResult",
     "StatusUpdate",
+    "TagStatusReport",
     "TransportError",
     "Unresolved",
     "UnresolvedReason",

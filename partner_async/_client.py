@@ -13,6 +13,7 @@ import os
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Hashable,
     Iterable,
@@ -20,6 +21,7 @@ from collections.abc import (
     Sized,
 )
 from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
 from itertools import islice
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
@@ -35,8 +37,17 @@ from ._events import EventHook, EventHooks
 from ._exceptions import ClientClosedError, ConfigurationError, InputError, PartnerError
 from ._limits import RequestLimiter, Slot
 from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
-from ._normalize import InvalidQuery, QueryLike, is_e164, make_normalizer, normalize_message_id
+from ._normalize import (
+    InvalidInputError,
+    InvalidQuery,
+    QueryLike,
+    is_e164,
+    make_normalizer,
+    normalize_message_id,
+)
+from ._pacing import WindowPacer
 from ._pipeline import Deliver, ProgressCallback, ProgressTracker, run_pipeline, stream_batches
+from ._reports import CostInterval, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, StatusUpdate
 from ._retry import RetryPolicy
 from ._runner import (
@@ -46,13 +57,15 @@ from ._runner import (
     RetryableFailure,
     run_batch,
 )
-from ._status import DeliveryStatus
 from ._transport import HTTPClient, Timeout, Transport, redact
 from ._wire import DECODERS
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
 
 MAX_BATCH_SIZE: Final = 500
+COST_REQUESTS_PER_MINUTE: Final = 5
+DEFAULT_ISOLATION_BUDGET: Final = 32
+COST_INTERVALS: Final = ("last_twelve_months", "last_month", "custom")
 
 R = TypeVar("R", SMSBulkReport, MailBulkReport)
 
@@ -100,6 +113,20 @@ def _positive_int(name: str, value: object, maximum: int | None = None) -> int:
         bound = f"1..{maximum}" if maximum else ">= 1"
         raise ConfigurationError(f"{name} must be an int in {bound}, got {value!r}")
     return value
+
+
+def _isolation_budget(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"isolation_budget must be an int >= 0, got {value!r}")
+    return value
+
+
+def _day(name: str, value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise ConfigurationError(f'interval="custom" needs {name}= as a datetime.date, got {value!r}')
 
 
 class _Client(Generic[R]):
@@ -245,28 +272,36 @@ class _Client(Generic[R]):
             policy = attrs.evolve(policy, max_retries=max_retries)
         return policy, self.timeout if isinstance(timeout, _NotGiven) else timeout
 
-    async def _bulk_status(
+    async def _get(
         self,
-        message_id: str,
+        path: str,
         endpoint: str,
+        params: dict[str, str],
         timeout: Timeout | _NotGiven,
         max_retries: int | None,
-    ) -> R:
+        pace: Callable[[], Awaitable[None]] | None = None,
+    ) -> Any:
+        """One GET endpoint: ``apiKey`` and ``params`` in the query string, the answer
+        decoded by ``DECODERS[endpoint]`` (XML where the vendor documents ``_format`` for
+        it), vendor codes raised as :class:`APIError` subclasses, the key redacted."""
         self._check_open()
         policy, effective_timeout = self._call_options(timeout, max_retries)
+        json_decoder, xml_decoder = DECODERS[endpoint]
+        xml = self._xml and xml_decoder is not None
+        if xml:
+            params = {**params, "_format": "xml"}
         try:
-            report: R = await self._requester.call(
+            return await self._requester.call(
                 "GET",
-                f"{self.base_url}/bulk-status",
-                DECODERS[endpoint][self._xml],
+                f"{self.base_url}/{path}",
+                xml_decoder if xml else json_decoder,
                 policy=policy,
                 timeout=effective_timeout,
                 stats=CallStats(),
-                params={
-                    "apiKey": self.__api_key,
-                    "messageId": message_id,
-                    **(self._format_params or {}),
-                },
+                # built in the call, never bound to a local: no frame of this method
+                # (kept in a raised error's traceback) holds the key
+                params={"apiKey": self.__api_key, **params},
+                pace=pace,
             )
         except RetryableFailure as failure:
             raise failure.to_error() from None
@@ -275,6 +310,17 @@ class _Client(Generic[R]):
         except PartnerError as exc:
             exc.args = tuple(redact(str(a), self.__api_key) for a in exc.args)
             raise
+
+    async def _bulk_status(
+        self,
+        message_id: str,
+        endpoint: str,
+        timeout: Timeout | _NotGiven,
+        max_retries: int | None,
+    ) -> R:
+        report: R = await self._get(
+            "bulk-status", endpoint, {"messageId": message_id}, timeout, max_retries
+        )
         return report
 
     @property
@@ -364,7 +410,7 @@ _RETRYABLE_REASONS = frozenset(
 
 def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> bool:
     if type(outcome) is StatusResult:
-        return outcome.status is DeliveryStatus.WAITING
+        return not outcome.is_final
     return type(outcome) is Unresolved and outcome.reason in retryable
 
 
@@ -420,6 +466,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         linger: seconds a request shared by concurrent lookups (:meth:`status`, small
             :meth:`multi_status` calls) waits for more of them, counted from the oldest;
             0 (default) sends as soon as a request slot is free.
+        isolation_budget: the most extra requests spent per batch isolating the queries of
+            a batch the API refuses because of some of them (codes 2, 6, 9, 50); past it
+            the rest end ``Unresolved(REJECTED, code)``. 0 never splits.
         response_format: ``"json"`` (default) or ``"xml"``: the vendor's ``_format``; both
             decode to the same typed results.
         http_client: a caller-owned ``httpx.AsyncClient``; the SDK never closes it.
@@ -429,6 +478,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
     _env_var = "SMSPARTNER_API_KEY"
     _base_url_env_var = "SMSPARTNER_BASE_URL"
     _default_base_url = "https://api.smspartner.fr/v1"
+    _cost_pacer: WindowPacer | None = None  # created on first use, bound to the clock
 
     def __init__(
         self,
@@ -447,12 +497,14 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
+        isolation_budget: int = DEFAULT_ISOLATION_BUDGET,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
         linger_seconds = _seconds_or_none("linger", linger)
         if linger_seconds is None or linger_seconds == float("inf"):
             raise ConfigurationError(f"linger must be a number of seconds >= 0, got {linger!r}")
         self.linger = linger_seconds
+        self.isolation_budget = _isolation_budget(isolation_budget)
         if not (isinstance(default_region, str) and len(default_region) == 2):
             raise ConfigurationError(
                 f"default_region must be a two-letter region code, got {default_region!r}"
@@ -531,6 +583,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             decode=DECODERS["multi"][self._xml],
             params=self._format_params,
             deadline=deadline,
+            isolation_budget=self.isolation_budget,
         )
 
     async def status(
@@ -882,6 +935,106 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         return await self._bulk_status(str(normal_id), "sms_bulk", timeout, max_retries)
+
+    async def message_status(
+        self,
+        phone_number: str,
+        message_id: int | str,
+        *,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> MessageStatus:
+        """The status of one SMS to one recipient (``GET /message-status``).
+
+        ``phone_number`` is normalised like a multi-status query (national numbers in
+        ``default_region``) and sent in E.164. Raises :class:`MessageNotFoundError` (code
+        4) and the other :class:`APIError` subclasses for the vendor's codes 1, 2, 3, 10;
+        :class:`ConfigurationError` naming the value for an invalid number or id.
+
+        >>> status = await client.message_status("0612345678", 1226613)  # doctest: +SKIP
+        >>> status.status, status.cost, status.date  # doctest: +SKIP
+        (<DeliveryStatus.DELIVERED: 'Delivered'>, Decimal('0.045'), datetime.datetime(...))
+        """
+        try:
+            phone, normal_id = self._normalize((phone_number, message_id), 0)
+        except InvalidQuery as exc:
+            raise ConfigurationError(exc.detail) from None
+        except InvalidInputError as exc:
+            raise ConfigurationError(str(exc)) from None
+        status: MessageStatus = await self._get(
+            "message-status",
+            "message",
+            {"messageId": str(normal_id), "phoneNumber": phone},
+            timeout,
+            max_retries,
+        )
+        return attrs.evolve(status, phone_number=phone, message_id=normal_id)
+
+    async def bulk_status_by_tag(
+        self,
+        tag: str,
+        *,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> TagStatusReport:
+        """Every recipient of the SMS sent with ``tag`` (``GET /bulk-status-by-tag``).
+
+        The vendor's answer carries ``currentPage`` and ``total`` but no page parameter is
+        documented: check :attr:`TagStatusReport.is_complete` (a warning is logged when
+        ``total`` exceeds the recipients listed). Raises the :class:`APIError`
+        subclasses for the vendor's codes (:class:`MessageNotFoundError` for 4).
+
+        >>> report = await client.bulk_status_by_tag("campaign-42")  # doctest: +SKIP
+        >>> report.counts_by_status(), report.is_complete  # doctest: +SKIP
+        """
+        if not isinstance(tag, str) or not tag.strip():
+            raise ConfigurationError(f"invalid tag {tag!r}: expected a non-empty string")
+        report: TagStatusReport = await self._get(
+            "bulk-status-by-tag", "tag", {"tag": tag.strip()}, timeout, max_retries
+        )
+        return attrs.evolve(report, tag=tag.strip())
+
+    async def cost_statistics(
+        self,
+        interval: CostInterval = "last_twelve_months",
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+    ) -> CostStatistics:
+        """Sending statistics (SMS sent, cost) per period (``GET /statistics/cost-resume``).
+
+        ``interval`` is ``"last_twelve_months"`` (default), ``"last_month"`` or
+        ``"custom"``, which needs ``start`` and ``end`` (``datetime.date``; sent as the
+        vendor's ``from``/``to`` in ``DD-MM-YYYY``). The vendor allows 5 requests per
+        minute: this client spaces its cost-resume requests (retries included) so that
+        no more than 5 start in any 60 seconds of its clock.
+
+        >>> stats = await client.cost_statistics("last_month")  # doctest: +SKIP
+        >>> stats.total_cost, [row.messages_sent for row in stats]  # doctest: +SKIP
+        """
+        if interval not in COST_INTERVALS:
+            raise ConfigurationError(
+                f"invalid interval {interval!r}: expected one of {', '.join(COST_INTERVALS)}"
+            )
+        params: dict[str, str] = {"interval": interval}
+        if interval == "custom":
+            first, last = _day("start", start), _day("end", end)
+            if first > last:
+                raise ConfigurationError(f"start {first} is after end {last}")
+            params["from"] = first.strftime("%d-%m-%Y")
+            params["to"] = last.strftime("%d-%m-%Y")
+        elif start is not None or end is not None:
+            raise ConfigurationError(
+                f'start= and end= are for interval="custom" only, not {interval!r}'
+            )
+        if self._cost_pacer is None:
+            self._cost_pacer = WindowPacer(COST_REQUESTS_PER_MINUTE, 60.0, self._clock)
+        statistics: CostStatistics = await self._get(
+            "statistics/cost-resume", "cost", params, timeout, max_retries, self._cost_pacer
+        )
+        return attrs.evolve(statistics, interval=interval)
 
 
 class MailPartnerClient(_Client[MailBulkReport]):

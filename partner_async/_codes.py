@@ -53,9 +53,16 @@ def code_kind(code: int) -> CodeKind:
     return entry[1] if entry else CodeKind.REJECT
 
 
-def api_error(code: int, message: str | None, *, status_code: int | None = None) -> APIError:
-    """The exception for a vendor error body (``message`` defaults to the code's meaning)."""
+def api_error(
+    code: int,
+    message: str | None,
+    *,
+    status_code: int | None = None,
+    errors: tuple[tuple[str, str], ...] = (),
+) -> APIError:
+    """The exception for a vendor error body (``message`` defaults to the code's meaning;
+    ``errors``: the body's validation detail, kept as sent)."""
     entry = CODES.get(code)
     cls = entry[2] if entry else APIError
     text = message or (entry[0] if entry else "unknown error")
-    return cls(code, text, status_code=status_code)
+    return cls(code, text, status_code=status_code, errors=errors)

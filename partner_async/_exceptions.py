@@ -104,22 +104,42 @@ class APIError(PartnerError):
         code: the vendor's numeric error code (``10`` for an invalid key, ...).
         message: the vendor's message, as sent.
         status_code: the HTTP status that carried the error body.
+        errors: the vendor's validation detail, when it sent one (code 9 carries an
+            ``errors`` or ``error`` array of ``{elementId, message}``): ``(element_id,
+            message)`` pairs, as sent. Also part of ``str(error)``.
     """
 
-    def __init__(self, code: int, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        status_code: int | None = None,
+        errors: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.code = code
         self.message = message
         self.status_code = status_code
-        super().__init__(f"[code {code}] {message}{_ADVICE.get(code, '')}")
+        self.errors = errors
+        detail = "; ".join(f"{e}: {m}" if e else m for e, m in errors)
+        detail = f" ({detail})" if detail else ""
+        super().__init__(f"[code {code}] {message}{detail}{_ADVICE.get(code, '')}")
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_api_error, (type(self), self.code, self.message, self.status_code))
+        return (
+            _rebuild_api_error,
+            (type(self), self.code, self.message, self.status_code, self.errors),
+        )
 
 
 def _rebuild_api_error(
-    cls: type[APIError], code: int, message: str, status_code: int | None
+    cls: type[APIError],
+    code: int,
+    message: str,
+    status_code: int | None,
+    errors: tuple[tuple[str, str], ...] = (),
 ) -> APIError:
-    return cls(code, message, status_code=status_code)
+    return cls(code, message, status_code=status_code, errors=errors)
 
 
 class AuthenticationError(APIError):

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import attrs
 import msgspec
 
-from ._status import DeliveryStatus, parse_status
+from ._status import DeliveryStatus, is_final_answer, parse_status
 
 __all__ = [
     "MailBulkReport",
@@ -112,8 +112,10 @@ class StatusResult(
 
     @property
     def is_final(self) -> bool:
-        """False while the status is Waiting; a final status will not change any more."""
-        return self.status is not DeliveryStatus.WAITING
+        """Whether the answer will not change any more (see ``is_final_answer``): a
+        per-item code other than 200 (4, not found) is final; otherwise only Delivered and
+        Not delivered are (Waiting and Unknown are followed by ``wait_for_final``)."""
+        return is_final_answer(parse_status(self.status_text), self.code)
 
 
 class UnresolvedReason(str, enum.Enum):

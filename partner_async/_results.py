@@ -37,6 +37,8 @@ class CallStats:
         batches: batches completed.
         reasked: queries re-asked because an answer missed them.
         unexpected_entries: answer entries that matched no query of their batch.
+        unreadable_fields: answer fields that could not be read (a date in an unknown
+            format, a flag like ``"oui"``...): each read as None, its entry kept.
     """
 
     queries: int = 0
@@ -46,6 +48,7 @@ class CallStats:
     batches: int = 0
     reasked: int = 0
     unexpected_entries: int = 0
+    unreadable_fields: int = 0
 
 
 @attrs.frozen(slots=True)
@@ -200,12 +203,9 @@ class MultiStatusResult:
 
     @property
     def waiting(self) -> list[StatusResult]:
-        """The answered queries whose status is still Waiting (not final)."""
-        return [
-            o
-            for o in self._outcomes
-            if type(o) is StatusResult and o.status is DeliveryStatus.WAITING
-        ]
+        """The answered queries that are not final yet: Waiting, or a status text the SDK
+        does not recognise (``StatusResult.is_final`` is False)."""
+        return [o for o in self._outcomes if type(o) is StatusResult and not o.is_final]
 
     def _replace(self, slot: int, outcome: Outcome) -> None:
         self._outcomes[slot] = outcome

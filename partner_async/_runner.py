@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -51,6 +51,7 @@ __all__ = [
     "Requester",
     "RetryableFailure",
     "Split",
+    "is_retryable_status",
     "run_batch",
 ]
 
@@ -58,7 +59,17 @@ logger = logging.getLogger("partner_async")
 
 T = TypeVar("T")
 
-_RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: HTTP statuses that say "not now" rather than "never": retried with backoff.
+_RETRY_4XX = frozenset({408, 425, 429})
+#: 5xx statuses that no retry can change: the server does not implement the method (501)
+#: or the HTTP version (505).
+_FINAL_5XX = frozenset({501, 505})
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an HTTP error status is retried: 408, 425, 429, and every 5xx except 501
+    and 505 (the README's table is checked against this rule by the tests)."""
+    return status in _RETRY_4XX or (500 <= status <= 599 and status not in _FINAL_5XX)
 
 
 class RetryableFailure(Exception):
@@ -126,7 +137,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
     if isinstance(decoded, ErrorBody):
         code, message = decoded.code, decoded.message
         kind = code_kind(code)
-        error = api_error(code, message, status_code=status)
+        error = api_error(code, message, status_code=status, errors=decoded.errors)
         if kind is CodeKind.FATAL:
             raise error
         if kind is CodeKind.RETRY:
@@ -147,7 +158,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
                 UnresolvedReason.MALFORMED_RESPONSE, format_problem, status_code=status
             )
         return decoded
-    if status in _RETRY_STATUSES:
+    if is_retryable_status(status):
         reason = UnresolvedReason.RATE_LIMITED if status == 429 else UnresolvedReason.SERVER_ERROR
         raise RetryableFailure(
             reason,
@@ -198,11 +209,15 @@ class Requester:
         items: int = 0,
         reserved: Slot | None = None,
         deadline: float | None = None,
+        pace: Callable[[], Awaitable[None]] | None = None,
     ) -> T:
         """Send until an answer decodes, a failure is final, or retries run out.
 
         ``reserved``: a slot already held for the first attempt (released after it).
         ``deadline`` (clock time): no wait, attempt or retry goes past it.
+        ``pace``, when given, is awaited before every attempt (an endpoint's own rate
+        limit, such as cost-resume's 5 requests per minute).
+
         Raises the last :class:`RetryableFailure` when retries run out or the deadline
         passes, :class:`Rejected` for a final refusal, and public errors for fatal ones.
         """
@@ -211,6 +226,8 @@ class Requester:
         attempt = 0
         last: RetryableFailure | None = None
         while True:
+            if pace is not None:
+                await pace()
             try:
                 async with self.limiter.slot(reserved, deadline):
                     reserved = None
@@ -342,6 +359,7 @@ class BatchSettings:
     timeout: Timeout
     decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
     params: dict[str, str] | None = None
+    isolation_budget: int = 32
     deadline: float | None = None  # clock time; None: no deadline
 
 
@@ -352,10 +370,14 @@ async def run_batch(
     *,
     reask: bool = True,
     reserved: Slot | None = None,
+    budget: list[int] | None = None,
 ) -> list[Outcome]:
     """One outcome per query of ``batch``, in order. Raises only fatal errors.
 
-    ``reserved``: a request slot already held for the first attempt.
+    ``reserved``: a request slot already held for the first attempt. ``budget`` (one
+    mutable count shared by a batch and its halves) bounds the extra requests spent
+    isolating the queries of a refused batch: each split costs two; once it is spent, the
+    rest of the refused queries end ``Unresolved(REJECTED, code)``.
     """
     deadline = settings.deadline
     if deadline is not None and settings.requester.clock.now() >= deadline:
@@ -363,6 +385,8 @@ async def run_batch(
             reserved.release()
         failure = _deadline_failure(None)
         return _unresolved(batch, failure.reason, failure.detail, None)
+    if budget is None:
+        budget = [settings.isolation_budget]
     try:
         body: MultiStatusBody = await settings.requester.call(
             "POST",
@@ -382,19 +406,41 @@ async def run_batch(
     except Split as refusal:
         if len(batch) == 1:
             return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
+        if budget[0] < 2:
+            logger.warning(
+                "batch of %d refused (%s); not isolated: the isolation budget of %d extra "
+                "requests is spent",
+                len(batch),
+                refusal.error,
+                settings.isolation_budget,
+            )
+            detail = (
+                f"{refusal.error} (a batch refused as a whole; not isolated further: the "
+                f"isolation budget of {settings.isolation_budget} extra requests is spent)"
+            )
+            return _unresolved(batch, UnresolvedReason.REJECTED, detail, refusal.code)
+        budget[0] -= 2
         middle = len(batch) // 2
         logger.info(
             "batch of %d refused (%s); splitting it to isolate the cause",
             len(batch),
             refusal.error,
         )
-        first = await run_batch(settings, batch[:middle], stats)
-        second = await run_batch(settings, batch[middle:], stats)
+        first = await run_batch(settings, batch[:middle], stats, budget=budget)
+        second = await run_batch(settings, batch[middle:], stats, budget=budget)
         return first + second
     except Rejected as refusal:
         return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
 
     stats.batches += 1
+    if body.unreadable_fields:
+        if not stats.unreadable_fields:  # once per call
+            logger.warning(
+                "unreadable fields in multi-status entries, read as None (first: %s); "
+                "the entries keep their status (counted in stats.unreadable_fields)",
+                body.first_unreadable,
+            )
+        stats.unreadable_fields += body.unreadable_fields
     matched, unexpected = match_entries(batch, body.entries, settings.region)
     stats.unexpected_entries += unexpected
     if None not in matched:
@@ -405,7 +451,7 @@ async def run_batch(
     if reask:
         stats.reasked += len(missing)
         logger.info("%d queries missing from an answer; asking again", len(missing))
-        again = await run_batch(settings, missing_queries, stats, reask=False)
+        again = await run_batch(settings, missing_queries, stats, reask=False, budget=budget)
     else:
         again = _unresolved(
             missing_queries,

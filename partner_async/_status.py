@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["DeliveryStatus", "parse_status"]
+__all__ = ["DeliveryStatus", "is_final_answer", "parse_status"]
 
 
 class DeliveryStatus(str, enum.Enum):
@@ -26,7 +26,11 @@ class DeliveryStatus(str, enum.Enum):
 
     @property
     def is_final(self) -> bool:
-        """True for Delivered and Not delivered: the status will not change any more."""
+        """True for Delivered and Not delivered: the status will not change any more.
+
+        Waiting and Unknown (an unrecognised status text, the operator code ``UNKNOWN``)
+        are not final. For a whole answer see :func:`is_final_answer`.
+        """
         return self is DeliveryStatus.DELIVERED or self is DeliveryStatus.NOT_DELIVERED
 
     def __str__(self) -> str:
@@ -46,6 +50,22 @@ _SPELLINGS: dict[str, DeliveryStatus] = {
     "acceptd": DeliveryStatus.WAITING,
     "enroute": DeliveryStatus.WAITING,
 }
+
+
+def is_final_answer(status: DeliveryStatus, code: int) -> bool:
+    """THE finality rule of the SDK (``StatusResult.is_final``, ``wait_for_final``,
+    ``MultiStatusResult.waiting``, the CLI's ``--wait`` all use it):
+
+    - an answer with a per-item code other than 200 is final: the API answered for good
+      about this item (code 4 "Number not found", or 2/3/6/9 for a bad item);
+    - otherwise the status decides: Delivered and Not delivered are final; Waiting and
+      Unknown (an unrecognised status text, the operator code ``UNKNOWN``) are not, and
+      ``wait_for_final`` keeps asking until they change or its deadline passes.
+    """
+    return (
+        code != 200 or status is DeliveryStatus.DELIVERED or status is DeliveryStatus.NOT_DELIVERED
+    )
+
 
 # Exact raw texts seen so far -> status. The texts a server sends are few, so this cache
 # stays tiny and makes the per-item cost one dict lookup.

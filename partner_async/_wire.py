@@ -14,9 +14,11 @@ converter (:data:`converter`) with those coercions as its hooks.
 
 from __future__ import annotations
 
-import calendar
-import time
+import functools
+import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import attrs
@@ -32,6 +34,7 @@ from ._models import (
     SMSRecipient,
     StatusResult,
 )
+from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._status import DeliveryStatus, parse_status
 
 __all__ = [
@@ -39,16 +42,23 @@ __all__ = [
     "MultiStatusBody",
     "converter",
     "DECODERS",
+    "decode_cost_statistics",
     "decode_mail_bulk",
     "decode_mail_bulk_xml",
+    "decode_message_status",
+    "decode_message_status_xml",
     "decode_multi_status",
     "decode_multi_status_xml",
     "decode_sms_bulk",
     "decode_sms_bulk_xml",
+    "decode_tag_status",
     "encode_multi_status",
 ]
 
 R = TypeVar("R", SMSBulkReport, MailBulkReport)
+T = TypeVar("T")
+
+logger = logging.getLogger("partner_async")
 
 converter = make_converter(detailed_validation=False)
 """The SDK's cattrs converter (orjson flavour): wire dicts <-> the public value classes."""
@@ -56,19 +66,51 @@ converter = make_converter(detailed_validation=False)
 
 @attrs.frozen(slots=True)
 class ErrorBody:
-    """A vendor error answer: ``{"success": false, "code": N, "message": "..."}``."""
+    """A vendor error answer: ``{"success": false, "code": N, "message": "..."}``, with
+    the validation detail of an ``errors`` / ``error`` array of ``{elementId, message}``
+    as ``(element_id, message)`` pairs."""
 
     code: int
     message: str
+    errors: tuple[tuple[str, str], ...] = ()
+
+
+_MAX_ERRORS = 20  # validation details kept per answer (an answer is untrusted)
+_MAX_ERROR_TEXT = 300
+
+
+def _validation_errors(body: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The ``errors`` (send page) or ``error`` (Go SDK data) array, bounded."""
+    raw = _first(body, "errors", "error")
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        return ()
+    found: list[tuple[str, str]] = []
+    for item in raw[:_MAX_ERRORS]:
+        if isinstance(item, dict):
+            element, message = item.get("elementId"), item.get("message")
+            element = "" if element is None else str(element)[:_MAX_ERROR_TEXT]
+            message = "" if message is None else str(message)[:_MAX_ERROR_TEXT]
+        elif isinstance(item, str):
+            element, message = "", item[:_MAX_ERROR_TEXT]
+        else:
+            continue
+        if element or message:
+            found.append((element, message))
+    return tuple(found)
 
 
 @attrs.frozen(slots=True)
 class MultiStatusBody:
     """A successful multi-status answer: entries as echoed (phone numbers as the server
-    wrote them), plus how many entries could not be decoded at all."""
+    wrote them), how many entries could not be decoded at all, and how many fields were
+    unreadable (read as None; the first one named)."""
 
     entries: list[StatusResult]
     undecodable: int = 0
+    unreadable_fields: int = 0
+    first_unreadable: str = ""
 
 
 # -- field coercions ---------------------------------------------------------------
@@ -101,8 +143,25 @@ def to_flag(value: object) -> bool | None:
     raise ValueError(f"not a flag: {value!r}")
 
 
+@functools.cache
+def vendor_zone() -> Any:
+    """Europe/Paris, the vendor's local time (zoneinfo; the ``tzdata`` package supplies the
+    zone database where the platform has none)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Europe/Paris")
+
+
+_LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
 def to_timestamp(value: object) -> int | None:
-    """A Unix timestamp (str or int), or ``YYYY-MM-DD HH:MM:SS`` (UTC), to Unix seconds."""
+    """A Unix timestamp (str or int), or ``YYYY-MM-DD HH:MM:SS``, to Unix seconds.
+
+    The ``YYYY-MM-DD HH:MM:SS`` form (message-status) is the vendor's local time: it is
+    read as Europe/Paris (an hour repeated when clocks go back is taken at its first
+    occurrence). Unix timestamps are UTC by definition.
+    """
     if value is None or value == "":
         return None
     if type(value) is int:
@@ -110,10 +169,29 @@ def to_timestamp(value: object) -> int | None:
     if type(value) is str:
         if value.isdigit():
             return int(value)
-        return calendar.timegm(time.strptime(value.strip(), "%Y-%m-%d %H:%M:%S"))
+        local = datetime.strptime(value.strip(), _LOCAL_FORMAT)
+        return int(local.replace(tzinfo=vendor_zone()).timestamp())
     if type(value) is float:
         return int(value)
     raise ValueError(f"not a date: {value!r}")
+
+
+def to_decimal(value: object) -> Decimal | None:
+    """A money amount (JSON number or numeric string) as a ``Decimal``, exactly as written."""
+    if value is None or value == "":
+        return None
+    if type(value) is int or type(value) is str:
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"not an amount: {value!r}") from None
+    elif type(value) is float:
+        amount = Decimal(repr(value))  # the shortest text that reads back as this float
+    else:
+        raise ValueError(f"not an amount: {value!r}")
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
 
 
 def to_int(value: object) -> int:
@@ -229,7 +307,9 @@ def _error_body(body: dict[str, Any]) -> ErrorBody | None:
     except (TypeError, ValueError):
         code_int = 0
     message = body.get("message")
-    return ErrorBody(code_int, message if isinstance(message, str) else "")
+    return ErrorBody(
+        code_int, message if isinstance(message, str) else "", _validation_errors(body)
+    )
 
 
 def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
@@ -244,19 +324,29 @@ def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
 _LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
 
 
-def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusResult:
+def structure_status_result(entry: dict[str, Any], odd: object = None) -> StatusResult:
     """One multi-status entry, any shape: every documented variant, missing fields as None.
 
     ``phone_number`` is the server's text (matching puts the query's back). Answers in the
     documented shape never come here: :func:`decode_multi_status` decodes them in C.
+    Lenient: an unreadable date, flag or code reads as None (the code from ``success``),
+    counted in ``odd`` (an :class:`Oddities`), and the entry keeps its status; only an
+    entry without a readable message id cannot be matched to its query.
     """
+    if not isinstance(odd, Oddities):
+        odd = Oddities()
     get = entry.get
     text = get("status")
+    if text is None:
+        text = get("statut")  # message-status's spelling, seen in multi-status entries too
     if type(text) is not str:
         text = "" if text is None else str(text)
-    success = to_flag(get("success"))
-    code = get("code")
-    code = to_int(code) if code is not None else (200 if success is not False else 0)
+    read = odd.read
+    success = read(to_flag, get("success"), "success")
+    raw_code = get("code")
+    code = None if raw_code is None else read(to_int, raw_code, "code")
+    if code is None:
+        code = 200 if success is not False else 0
     if success is None:
         success = code == 200
     phone = get("phoneNumber")
@@ -269,9 +359,9 @@ def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusRe
         success=success,
         code=code,
         status_text=text,
-        timestamp=to_timestamp(get("date")),
-        stop_sms=to_flag(get("stopSMS") if stop is None else stop),
-        is_spam=to_flag(get("isSpam")),
+        timestamp=read(to_timestamp, get("date"), "date"),
+        stop_sms=read(to_flag, get("stopSMS") if stop is None else stop, "stopSms"),
+        is_spam=read(to_flag, get("isSpam"), "isSpam"),
     )
 
 
@@ -328,48 +418,61 @@ def _multi_status_body(raw_body: Any) -> MultiStatusBody | ErrorBody:
     entries: list[StatusResult] = []
     append = entries.append
     undecodable = 0
+    odd = Oddities()
     for raw in raw_entries:
         try:
-            append(structure_status_result(raw))
+            append(structure_status_result(raw, odd))
         except (AttributeError, TypeError, ValueError):
             undecodable += 1
-    return MultiStatusBody(entries, undecodable)
+    return MultiStatusBody(entries, undecodable, odd.count, odd.first)
 
 
 # -- bulk-status ----------------------------------------------------------------------
 
 
-def _status_fields(entry: dict[str, Any]) -> tuple[DeliveryStatus, str, int | None]:
-    text = entry.get("status")
-    text = "" if text is None else str(text)
-    return parse_status(text), text, to_timestamp(entry.get("date"))
-
-
-def structure_sms_recipient(entry: dict[str, Any], _: object = None) -> SMSRecipient:
-    """One SMS bulk-status entry."""
-    status, text, timestamp = _status_fields(entry)
+def structure_sms_recipient(entry: dict[str, Any], odd: object = None) -> SMSRecipient:
+    """One SMS bulk-status entry. Lenient: an unreadable date or flag reads as None
+    (counted in ``odd``, an :class:`Oddities`) instead of failing the whole report."""
+    if not isinstance(odd, Oddities):
+        odd = Oddities()
+    raw = entry.get("status")
+    text = "" if raw is None else str(raw)
+    status = parse_status(text)
+    timestamp = odd.read(to_timestamp, entry.get("date"), "date")
+    stop = odd.read(to_flag, _first(entry, "stopSMS", "stopSms"), "stopSMS")
     return SMSRecipient(
         phone_number=str(entry.get("phoneNumber") or ""),
         status=status,
         status_text=text,
         timestamp=timestamp,
-        stop_sms=to_flag(_first(entry, "stopSMS", "stopSms")),
+        stop_sms=stop,
     )
 
 
-def structure_mail_recipient(entry: dict[str, Any], _: object = None) -> MailRecipient:
-    """One Mail Partner bulk-status entry."""
-    status, text, timestamp = _status_fields(entry)
-    cost = entry.get("cost")
+def _to_cost(value: object) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"not a cost: {value!r}")
+
+
+def structure_mail_recipient(entry: dict[str, Any], odd: object = None) -> MailRecipient:
+    """One Mail Partner bulk-status entry (lenient like :func:`structure_sms_recipient`:
+    ``"stopMail": "oui"`` reads as None instead of losing the report)."""
+    if not isinstance(odd, Oddities):
+        odd = Oddities()
+    raw = entry.get("status")
+    text = "" if raw is None else str(raw)
     token = entry.get("token")
     return MailRecipient(
         email=str(entry.get("email") or ""),
-        status=status,
+        status=parse_status(text),
         status_text=text,
         token=None if token is None else str(token),
-        cost=None if cost is None or cost == "" else float(cost),
-        stop_mail=to_flag(_first(entry, "stopMail", "stopMAIL")),
-        timestamp=timestamp,
+        cost=odd.read(_to_cost, entry.get("cost"), "cost"),
+        stop_mail=odd.read(to_flag, _first(entry, "stopMail", "stopMAIL"), "stopMail"),
+        timestamp=odd.read(to_timestamp, entry.get("date"), "date"),
     )
 
 
@@ -383,14 +486,18 @@ def _bulk_entries(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def structure_sms_report(body: dict[str, Any], _: object = None) -> SMSBulkReport:
-    """A whole SMS bulk-status answer."""
-    recipients = tuple(structure_sms_recipient(e) for e in _bulk_entries(body))
+    """A whole SMS bulk-status answer (unreadable fields: None, logged once)."""
+    odd = Oddities()
+    recipients = tuple(structure_sms_recipient(e, odd) for e in _bulk_entries(body))
+    odd.log("bulk-status")
     return SMSBulkReport(str(_first(body, "message_id", "messageId") or ""), recipients)
 
 
 def structure_mail_report(body: dict[str, Any], _: object = None) -> MailBulkReport:
-    """A whole Mail Partner bulk-status answer."""
-    recipients = tuple(structure_mail_recipient(e) for e in _bulk_entries(body))
+    """A whole Mail Partner bulk-status answer (unreadable fields: None, logged once)."""
+    odd = Oddities()
+    recipients = tuple(structure_mail_recipient(e, odd) for e in _bulk_entries(body))
+    odd.log("Mail bulk-status")
     return MailBulkReport(str(_first(body, "messageId", "message_id") or ""), recipients)
 
 
@@ -416,11 +523,169 @@ decode_mail_bulk = _bulk_decoder(MailBulkReport, "mail_bulk", xml=False)
 decode_mail_bulk_xml = _bulk_decoder(MailBulkReport, "mail_bulk", xml=True)
 
 
+# -- message-status, bulk-status-by-tag, statistics/cost-resume ------------------------
+
+
+class Oddities:
+    """The fields of one answer that could not be read (each read as None instead)."""
+
+    __slots__ = ("count", "first")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = ""
+
+    def read(self, convert: Callable[[Any], T], value: object, name: str) -> T | None:
+        """``convert(value)``, or None (counted) when the value is not readable."""
+        try:
+            return convert(value)
+        except (TypeError, ValueError, ArithmeticError):
+            self.count += 1
+            if not self.first:
+                self.first = f"{name}={str(value)[:40]!r}"
+            return None
+
+    def log(self, what: str) -> None:
+        """One warning for the whole answer, if any field was unreadable."""
+        if self.count:
+            logger.warning(
+                "%d unreadable field(s) in a %s answer, read as None (first: %s)",
+                self.count,
+                what,
+                self.first,
+            )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+_MESSAGE_FIELDS = (
+    "success",
+    "code",
+    "number",
+    "messageId",
+    "stopSms",
+    "date",
+    "statut",
+    "cost",
+    "countryCode",
+    "currency",
+)
+
+
+def structure_message_status(body: dict[str, Any]) -> MessageStatus:
+    """A message-status answer (``number``/``statut`` as documented, or the multi-status
+    spellings). ``phone_number``/``message_id`` are the server's; the client puts the
+    query's E.164 number and id in their place."""
+    odd = Oddities()
+    text = _first(body, "statut", "status")
+    text = "" if text is None else str(text)
+    message_id = odd.read(to_int, _first(body, "messageId", "message_id"), "messageId")
+    result = MessageStatus(
+        phone_number=str(_first(body, "number", "phoneNumber") or ""),
+        message_id=message_id or 0,
+        status=parse_status(text),
+        status_text=text,
+        timestamp=odd.read(to_timestamp, body.get("date"), "date"),
+        stop_sms=odd.read(to_flag, _first(body, "stopSms", "stopSMS"), "stopSms"),
+        cost=odd.read(to_decimal, body.get("cost"), "cost"),
+        country_code=_text(body.get("countryCode")),
+        currency=_text(body.get("currency")),
+    )
+    odd.log("message-status")
+    return result
+
+
+def decode_message_status(content: bytes) -> MessageStatus | ErrorBody:
+    """Decode a JSON message-status answer."""
+    body = _object_body(_loads(content))
+    return body if isinstance(body, ErrorBody) else structure_message_status(body)
+
+
+def decode_message_status_xml(content: bytes) -> MessageStatus | ErrorBody:
+    """Decode an XML (``_format=xml``) message-status answer: positional entries in the
+    order of the documented JSON answer."""
+    values = _parse_xml(content)
+    if values[0] != "true":
+        message = values[2] if len(values) > 2 and isinstance(values[2], str) else ""
+        error = _error_body({"success": False, "code": values[1], "message": message})
+        if error is not None:
+            return error
+    if not all(isinstance(v, str) for v in values):
+        raise ResponseFormatError("the XML message-status answer has nested entries")
+    body = dict(zip(_MESSAGE_FIELDS, values, strict=False))
+    return structure_message_status({**body, "success": True})
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None or value == "" else to_int(value)
+
+
+def decode_tag_status(content: bytes) -> TagStatusReport | ErrorBody:
+    """Decode a bulk-status-by-tag answer (the tag is filled in by the client)."""
+    body = _object_body(_loads(content))
+    if isinstance(body, ErrorBody):
+        return body
+    odd = Oddities()
+    recipients = tuple(structure_sms_recipient(e, odd) for e in _bulk_entries(body))
+    report = TagStatusReport(
+        tag="",
+        current_page=odd.read(_int_or_none, body.get("currentPage"), "currentPage"),
+        total=odd.read(_int_or_none, body.get("total"), "total"),
+        recipients=recipients,
+    )
+    odd.log("bulk-status-by-tag")
+    if not report.is_complete:
+        logger.warning(
+            "bulk-status-by-tag: the answer lists %d of %d recipients (page %s); the API "
+            "documents no way to ask for the others",
+            len(recipients),
+            report.total,
+            report.current_page,
+        )
+    return report
+
+
+def _cost_row(entry: object, odd: Oddities) -> CostRow:
+    if not isinstance(entry, dict):
+        raise ResponseFormatError("a cost-resume row is not an object")
+    return CostRow(
+        month=str(entry.get("month") or ""),
+        year=odd.read(_int_or_none, entry.get("year"), "year"),
+        month_number=odd.read(_int_or_none, entry.get("m"), "m"),
+        timestamp=odd.read(to_timestamp, entry.get("date"), "date"),
+        type=str(entry.get("type") or ""),
+        cost=odd.read(to_decimal, entry.get("cost"), "cost"),
+        messages_sent=odd.read(_int_or_none, entry.get("nb_send"), "nb_send"),
+    )
+
+
+def decode_cost_statistics(content: bytes) -> CostStatistics | ErrorBody:
+    """Decode a statistics/cost-resume answer (the interval is filled in by the client)."""
+    body = _object_body(_loads(content))
+    if isinstance(body, ErrorBody):
+        return body
+    rows = _first(body, "datas", "data")
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list):
+        raise ResponseFormatError("the cost-resume answer's datas is not a list")
+    odd = Oddities()
+    statistics = CostStatistics(interval="", rows=tuple(_cost_row(r, odd) for r in rows))
+    odd.log("statistics/cost-resume")
+    return statistics
+
+
 #: (JSON decoder, XML decoder) per endpoint, chosen by the client's ``response_format``.
 DECODERS: dict[str, tuple[Any, Any]] = {
     "multi": (decode_multi_status, decode_multi_status_xml),
     "sms_bulk": (decode_sms_bulk, decode_sms_bulk_xml),
     "mail_bulk": (decode_mail_bulk, decode_mail_bulk_xml),
+    # The vendor documents ``_format`` for message-status only: the others are JSON.
+    "message": (decode_message_status, decode_message_status_xml),
+    "tag": (decode_tag_status, None),
+    "cost": (decode_cost_statistics, None),
 }
 
 

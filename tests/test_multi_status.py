@@ -379,7 +379,8 @@ async def test_flag_variants(
     assert (r.stop_sms, r.is_spam) == expected
 
 
-@pytest.mark.parametrize("date", ["1517934416", 1517934416, "2018-02-06 16:26:56"])
+# The local form is the vendor's time, Europe/Paris (UTC+1 in February).
+@pytest.mark.parametrize("date", ["1517934416", 1517934416, "2018-02-06 17:26:56"])
 async def test_date_variants_become_utc_datetimes(fake_api: FakeAPI, date: Any) -> None:
     fake_api.entry = lambda p, m: {**default_entry(p, m), "date": date}
     async with client() as c:
@@ -417,4 +418,6 @@ async def test_status_spellings(fake_api: FakeAPI, text: str, status: DeliverySt
     assert isinstance(r, StatusResult)
     assert r.status is status
     assert r.status_text == text
-    assert r.is_final is (status is not DeliveryStatus.WAITING)
+    # code 200: the status decides; Unknown (an unrecognised text) is not final
+    assert r.is_final is status.is_final
+    assert r.is_final is (status in (DeliveryStatus.DELIVERED, DeliveryStatus.NOT_DELIVERED))

@@ -60,6 +60,54 @@ async def test_waiting_items_are_followed_to_final(fake_api: FakeAPI) -> None:
     assert results.stats.requests == 4
 
 
+async def test_unknown_statuses_are_followed_like_waiting(fake_api: FakeAPI) -> None:
+    p = phones(5)
+    asked: Counter[str] = Counter()
+
+    def entry(phone: str, message_id: int) -> dict[str, Any]:
+        asked[phone] += 1
+        first = asked[phone] == 1
+        base = default_entry(phone, message_id)
+        if phone == p[0]:  # the operator code UNKNOWN, then a final status
+            return {**base, "status": "UNKNOWN" if first else "DELIVRD"}
+        if phone == p[1]:  # an entry keyed "statut" (message-status's spelling)
+            del base["status"]
+            return {**base, "statut": "Waiting" if first else "Not delivered"}
+        if phone == p[2]:  # a text nobody documented, forever
+            return {**base, "status": "Submitted to carrier"}
+        if phone == p[3]:  # per-item code 4: final, never asked again
+            return {"success": False, "code": 4, "phoneNumber": phone, "messageId": message_id,
+                    "status": "Number not found"}  # fmt: skip
+        return base
+
+    fake_api.entry = entry
+    clock = FakeClock()
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=clock) as c:
+        first = await c.multi_status([(x, 1) for x in p])
+        assert [o.is_final for o in first] == [False, False, False, True, True]  # type: ignore[union-attr]
+        assert [o.phone_number for o in first.waiting] == p[:3]
+        results = await c.wait_for_final(
+            [(x, 1) for x in p], timeout=100, poll_interval=10, backoff=2
+        )
+    statuses = [o.status for o in results]  # type: ignore[union-attr]
+    assert statuses[:2] == [DeliveryStatus.DELIVERED, DeliveryStatus.NOT_DELIVERED]
+    assert [o.phone_number for o in results.waiting] == [p[2]]  # followed until the deadline
+    assert asked[p[3]] == 2 and asked[p[4]] == 2  # the call above, then wait_for_final's first
+    assert asked[p[2]] > 3
+
+
+@pytest.mark.parametrize("status", list(DeliveryStatus))
+@pytest.mark.parametrize("code", [200, 4])
+def test_one_finality_rule(status: DeliveryStatus, code: int) -> None:
+    result = StatusResult(
+        phone_number="+33612345678", message_id=1, success=code == 200, code=code,
+        status_text=status.value,
+    )  # fmt: skip
+    expected = code == 4 or status in (DeliveryStatus.DELIVERED, DeliveryStatus.NOT_DELIVERED)
+    assert result.is_final is expected
+    assert status.is_final is (status in (DeliveryStatus.DELIVERED, DeliveryStatus.NOT_DELIVERED))
+
+
 async def test_deadline_leaves_items_waiting(fake_api: FakeAPI) -> None:
     p = phones(2)
     fake_api.entry = waiting_until({p[0]: 100})

@@ -1,5 +1,6 @@
 """The ``partner-async`` command line: ``status``, ``sms-status``, ``mail-status``,
-``sandbox`` and ``demo``. Needs the ``cli`` extra (click, rich, uvicorn).
+``message-status``, ``tag-status``, ``costs``, ``sandbox`` and ``demo``. Needs the ``cli``
+extra (click, rich, uvicorn).
 
 Run ``partner-async --help`` (or ``python -m partner_async --help``).
 """

@@ -1,16 +1,16 @@
-"""The ``partner-async`` commands (click): status, sms-status, mail-status, sandbox, demo."""
+"""The ``partner-async`` commands (click): status, sms-status, mail-status, demo; the
+group ``cli``. ``_endpoints`` (message-status, tag-status, costs) and ``_sandbox`` add
+theirs to it."""
 
 from __future__ import annotations
 
 import contextlib
-import io
-import ipaddress
 import logging
 import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from typing import Any, Final, TextIO, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 import anyio
 import attrs
@@ -48,7 +48,6 @@ from ._runtime import (
     EXIT_UNRESOLVED,
     EXIT_USAGE,
     fail,
-    redact,
     run_async,
     sandbox_server,
 )
@@ -466,7 +465,7 @@ def _key(outcome: StatusResult | Unresolved) -> tuple[str, int | str]:
 
 def _not_final(outcome: StatusResult | Unresolved) -> bool:
     if type(outcome) is StatusResult:
-        return outcome.status is DeliveryStatus.WAITING
+        return not outcome.is_final
     assert isinstance(outcome, Unresolved)
     return outcome.reason in _TRANSIENT
 
@@ -704,142 +703,6 @@ def mail_status(
 
 
 # ---------------------------------------------------------------------------------------
-# sandbox
-
-
-class _Redacting(io.TextIOBase):
-    """A text stream that masks secrets before writing to ``target``."""
-
-    def __init__(self, target: Any, secrets: tuple[str, ...]) -> None:
-        self._target = target
-        self._secrets = secrets
-
-    def write(self, text: str) -> int:
-        self._target.write(redact(text, *self._secrets))
-        return len(text)
-
-    def flush(self) -> None:
-        self._target.flush()
-
-
-def _fault_rate(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Any:
-    from partner_async.sandbox import FAULT_KINDS
-
-    rates: dict[str, float] = {}
-    for text in values:
-        kind, _, rate = text.partition("=")
-        try:
-            value = float(rate)
-        except ValueError:
-            value = -1.0
-        if kind not in FAULT_KINDS or not 0 <= value <= 1:
-            raise click.BadParameter(
-                f"expected KIND=RATE, RATE in [0, 1], KIND one of {', '.join(FAULT_KINDS)}; "
-                f"got {text!r}"
-            )
-        rates[kind] = value
-    return rates
-
-
-def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    host = value.strip("[]")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise click.BadParameter(f"{value!r} is not a loopback address (e.g. 127.0.0.1)")
-    return host
-
-
-@cli.command(context_settings=_CONTEXT)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    callback=_loopback,
-    help="Loopback address to bind.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8080,
-    show_default=True,
-    help="Port (0: any free one).",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data.")
-@click.option(
-    "--api-key",
-    "api_keys",
-    metavar="KEY",
-    multiple=True,
-    help="An accepted API key (repeatable; default: sandbox). Never printed.",
-)
-@click.option(
-    "--latency",
-    type=click.FloatRange(min=0),
-    default=0.0,
-    show_default=True,
-    help="Seconds added to every answer.",
-)
-@click.option(
-    "--waiting-polls",
-    type=click.IntRange(min=-1),
-    default=2,
-    show_default=True,
-    help="Polls after which a Waiting item turns final (-1: never).",
-)
-@click.option(
-    "--fault",
-    "faults",
-    metavar="KIND=RATE",
-    multiple=True,
-    callback=_fault_rate,
-    help="Inject a fault at a rate in [0, 1] (repeatable), e.g. http_503=0.01, "
-    "http_429=0.001, drop_entries=0.01, slow=0.001, disconnect=0.001.",
-)
-@click.option(
-    "--retry-after",
-    type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Retry-After seconds sent with HTTP 429.",
-)
-def sandbox(
-    host: str,
-    port: int,
-    seed: int,
-    api_keys: tuple[str, ...],
-    latency: float,
-    waiting_polls: int,
-    faults: dict[str, Any],
-    retry_after: int,
-) -> None:
-    """Serve the SMS Partner / Mail Partner emulator on loopback until Ctrl-C.
-
-    Point any client at the printed base URLs with the key 'sandbox' (or your --api-key).
-    Answers are deterministic for a seed; Waiting items turn final after some polls.
-    """
-    from partner_async.sandbox import FaultConfig, SandboxConfig, serve
-
-    try:
-        config = SandboxConfig(
-            seed=seed,
-            api_keys=api_keys or (SANDBOX_KEY,),
-            latency=latency,
-            waiting_polls=None if waiting_polls < 0 else waiting_polls,
-            faults=FaultConfig(**faults, retry_after=retry_after),
-        )
-    except (TypeError, ValueError) as exc:
-        fail(str(exc), *api_keys)
-    secrets = tuple(k for k in api_keys if k != SANDBOX_KEY)
-    try:
-        serve(config, host=host, port=port, out=cast(TextIO, _Redacting(sys.stdout, secrets)))
-    except OSError as exc:
-        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
-
-
-# ---------------------------------------------------------------------------------------
 # demo
 
 
@@ -882,7 +745,10 @@ def demo(
     console = Console()
     with (
         reporter(quiet) as display,
-        sandbox_server(SandboxConfig(seed=seed, faults=fault_config)) as server,
+        sandbox_server(
+            # a landline refuses its whole batch (code 9): the demo shows the isolation
+            SandboxConfig(seed=seed, faults=fault_config, item_errors="request")
+        ) as server,
     ):
         if not quiet:
             shown = ", ".join(f"{k} {v:.0%}" for k, v in fault_config.rates().items() if v)
@@ -922,3 +788,7 @@ def demo(
     expected = {UnresolvedReason.INVALID_QUERY, UnresolvedReason.REJECTED}
     unexpected = any(r.reason not in expected for r in result.results.unresolved)
     raise click.exceptions.Exit(EXIT_UNRESOLVED if unexpected else EXIT_OK)
+
+
+# The commands of other modules register themselves on ``cli`` when imported.
+from . import _endpoints, _sandbox  # noqa: E402, F401

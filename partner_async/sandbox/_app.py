@@ -1,12 +1,14 @@
-"""The sandbox ASGI application: the vendor's three delivery-status endpoints."""
+"""The sandbox ASGI application: the vendor's delivery-status and statistics endpoints."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime, timezone
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,16 +32,20 @@ from ._truth import (
     NF,
     NOT_FOUND_EN,
     NOT_FOUND_FR,
+    SMS_COST,
     STATUS_SPELLINGS,
     UND,
     WAIT,
     WAITING,
+    cost_rows,
     item_date,
     item_hash,
+    local_date,
     mail_item_hash,
     mail_kind,
     mail_message_info,
     mail_recipients,
+    national,
     normalize_phone,
     parse_message_id,
     resolve_waiting,
@@ -50,6 +56,7 @@ from ._truth import (
     spam_flag,
     spelling,
     stop_flag,
+    tag_message_id,
     waiting_outcome,
 )
 
@@ -63,12 +70,20 @@ Send = Callable[[Message], Awaitable[None]]
 MULTI = "multi-status"
 SMS_BULK = "bulk-status"
 MAIL_BULK = "mail-bulk-status"
+MESSAGE = "message-status"
+TAG = "bulk-status-by-tag"
+COST = "cost-resume"
 _ROUTES = {
     "/v1/multi-status": MULTI,
     "/v1/bulk-status": SMS_BULK,
     "/mail/v1/bulk-status": MAIL_BULK,
+    "/v1/message-status": MESSAGE,
+    "/v1/bulk-status-by-tag": TAG,
+    "/v1/statistics/cost-resume": COST,
 }
-_METHODS = {MULTI: ("POST", "GET"), SMS_BULK: ("GET",), MAIL_BULK: ("GET",)}
+_METHODS = {MULTI: ("POST", "GET"), SMS_BULK: ("GET",), MAIL_BULK: ("GET",), MESSAGE: ("GET",),
+            TAG: ("GET",), COST: ("GET",)}  # fmt: skip
+_WINDOW = 60.0  # seconds: rate limits are per minute
 _ENTRY_FAULTS = frozenset({"drop_entries", "reorder_entries", "reformat_numbers"})
 _CACHE_LIMIT = 100_000
 _MULTI_HEAD = '{"success":true,"code":200,"StatutResponse_List":['
@@ -92,12 +107,14 @@ class SandboxStats:
     Attributes:
         requests: HTTP requests answered (every path and outcome).
         endpoints: requests by endpoint (``"multi-status"``, ``"bulk-status"``,
-            ``"mail-bulk-status"``, ``"other"``).
+            ``"mail-bulk-status"``, ``"message-status"``, ``"bulk-status-by-tag"``,
+            ``"cost-resume"``, ``"other"``).
         items: multi-status entries sent (after any ``drop_entries`` fault).
         bulk_recipients: recipients listed by bulk-status answers (SMS and Mail).
         faults: faults injected, by kind (every kind of ``FAULT_KINDS`` is present).
         errors: vendor error answers (``success: false`` bodies) sent, by code.
         http_statuses: answers by HTTP status.
+        rate_limited: requests refused by ``rate_limit`` or ``cost_resume_limit`` (429).
     """
 
     requests: int = 0
@@ -107,6 +124,7 @@ class SandboxStats:
     faults: Counter[str] = attrs.field(factory=lambda: Counter(dict.fromkeys(FAULT_KINDS, 0)))
     errors: Counter[int] = attrs.field(factory=Counter)
     http_statuses: Counter[int] = attrs.field(factory=Counter)
+    rate_limited: int = 0
 
     @property
     def faults_total(self) -> int:
@@ -133,7 +151,9 @@ class SandboxApp:
     """The sandbox as a plain ASGI 3 application (see :func:`create_app`).
 
     Routes: ``POST /v1/multi-status`` (``GET`` with a body too, as the English page
-    heads it), ``GET /v1/bulk-status``, ``GET /mail/v1/bulk-status``; a request whose
+    heads it), ``GET /v1/bulk-status``, ``GET /mail/v1/bulk-status``,
+    ``GET /v1/message-status``, ``GET /v1/bulk-status-by-tag`` and
+    ``GET /v1/statistics/cost-resume``; a request whose
     ``Host`` contains ``mailpartner`` may also reach the Mail endpoint at
     ``/v1/bulk-status``, so clients using the vendor's real base URLs work with
     :class:`~partner_async.sandbox.SandboxTransport`. Unknown paths answer 404, wrong
@@ -160,6 +180,7 @@ class SandboxApp:
         self._mail_polls: dict[str, int] = {}
         self._sms_recipients: dict[int, list[str] | None] = {}
         self._mail_recipients: dict[str, list[tuple[str, str]] | None] = {}
+        self._windows: dict[tuple[str, str], deque[float]] = {}
 
     def __repr__(self) -> str:
         return f"SandboxApp(seed={self.config.seed}, requests={self.stats.requests})"
@@ -229,8 +250,10 @@ class SandboxApp:
             await anyio.sleep(self.config.latency)
         if endpoint == MULTI:
             await self._multi_status(body, query, send)
-        else:
+        elif endpoint in (SMS_BULK, MAIL_BULK):
             await self._bulk_status(endpoint, query, send)
+        else:
+            await self._single(endpoint, query, send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -253,13 +276,33 @@ class SandboxApp:
     def _plain_error(self, status: int, message: str) -> _Answer:
         return _Answer(status, body=orjson.dumps(error_body(status, message)))
 
-    def _error(self, code: int, xml: bool) -> _Answer:
+    def _error(self, code: int, xml: bool, errors: list[dict[str, str]] | None = None) -> _Answer:
         self.stats.errors[code] += 1
         status = 200
         if self.config.http_error_status:
             status = 401 if code in (1, 10) else 404 if code in (3, 4) else 400
-        body, content_type = render(error_body(code, self._messages[code]), xml)
+        answer = error_body(code, self._messages[code])
+        if errors:
+            answer["error"] = errors
+        body, content_type = render(answer, xml)
         return _Answer(status, body=body, content_type=content_type)
+
+    def _item_error(self, code: int, items: list[Any], xml: bool) -> _Answer:
+        """A whole-request error for the first bad item, with (``validation_detail``) the
+        ``error`` array of ``{elementId, message}`` the vendor's Go SDK data shows."""
+        if not self.config.validation_detail:
+            return self._error(code, xml)
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                field = ""
+            else:
+                bad, _ = normalize_phone(item.get("phoneNumber"))
+                if not bad and item.get("messageId") is not None:
+                    continue
+                field = ".phoneNumber" if bad else ".messageId"
+            element = f"SMSStatut_List[{index}]{field}"
+            return self._error(code, xml, [{"elementId": element, "message": self._messages[code]}])
+        return self._error(code, xml)  # pragma: no cover - a code comes from a bad item
 
     async def _send(self, send: Send, answer: _Answer) -> None:
         if answer.answer is not None:
@@ -287,6 +330,39 @@ class SandboxApp:
         await send(
             {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
         )
+
+    # ------------------------------------------------------------------ rate limits
+
+    def _limited(self, key: str, endpoint: str, xml: bool) -> _Answer | None:
+        """The 429 answer when ``key`` is past a per-minute limit, else None (and the
+        request counts in the key's windows). Refused requests do not count."""
+        cfg = self.config
+        limits = [("all", cfg.rate_limit)]
+        if endpoint == COST:
+            limits.append(("cost", cfg.cost_resume_limit))
+        now = cfg.clock()
+        wait = 0.0
+        windows = []
+        for scope, limit in limits:
+            if limit is None:
+                continue
+            window = self._windows.setdefault((key, scope), deque())
+            while window and window[0] <= now - _WINDOW:
+                window.popleft()
+            if len(window) >= limit:
+                wait = max(wait, window[-limit] + _WINDOW - now)
+            windows.append(window)
+        if wait > 0:
+            self.stats.rate_limited += 1
+            self.stats.errors[429] += 1
+            body, content_type = render(error_body(429, self._messages[429]), xml)
+            answer = _Answer(429, body=body, content_type=content_type)
+            if cfg.rate_limit_retry_after:
+                answer.headers.append((b"retry-after", str(max(1, math.ceil(wait))).encode()))
+            return answer
+        for window in windows:
+            window.append(now)
+        return None
 
     # ------------------------------------------------------------------ faults
 
@@ -406,6 +482,10 @@ class SandboxApp:
         if not isinstance(key, str) or key not in self._keys:
             await self._send(send, self._error(10, xml))
             return
+        limited = self._limited(key, MULTI, xml)
+        if limited is not None:
+            await self._send(send, limited)
+            return
         fault, number, early = await self._start_fault(xml)
         if early is not None:
             await self._send(send, early)
@@ -422,7 +502,11 @@ class SandboxApp:
         else:
             fragments = self._fragments(items)
             if isinstance(fragments, int):
-                answer = self._error(fragments, xml)
+                answer = self._item_error(fragments, items, xml)
+            elif self.config.request_not_found and all(
+                f.startswith('{"success":false') for f in fragments
+            ):
+                answer = self._error(4, xml)
             elif xml or fault in _ENTRY_FAULTS:
                 entries: list[dict[str, Any]] = orjson.loads("[" + ",".join(fragments) + "]")
                 if fault in _ENTRY_FAULTS:
@@ -523,31 +607,26 @@ class SandboxApp:
         cfg = self.config
         raw_phone = item.get("phoneNumber") if isinstance(item, dict) else None
         code, phone = normalize_phone(raw_phone)
-        per_entry = cfg.item_errors == "entry"
+        if not code and item.get("messageId") is None:
+            code = 3
         if code:
-            return self._bad_entry(code, raw_phone, item) if per_entry else code
+            if cfg.item_errors == "request":
+                return code
+            if cfg.item_errors == "entry":
+                return self._bad_entry(code, raw_phone, item)
+            # what the vendor's page answers its own sample request with
+            return self._bad_entry(4, raw_phone, item, self._not_found)
         raw_mid = item.get("messageId")
-        if raw_mid is None:
-            return self._bad_entry(3, raw_phone, item) if per_entry else 3
         mid = parse_message_id(raw_mid)
         echo = phone if cfg.normalize_numbers else raw_phone
         if mid is None:
             return {"success": False, "code": 4, "phoneNumber": echo, "messageId": raw_mid,
                     "status": self._not_found}  # fmt: skip
-        exists, sent = sms_message_info(self._init, mid)
-        h, y = item_hash(self._init, phone, mid)
-        kind = sms_kind(y, exists)
-        if kind == NF:
+        state = self._item_state(phone, mid)
+        if state is None:
             return {"success": False, "code": 4, "phoneNumber": echo, "messageId": mid,
                     "status": self._not_found}  # fmt: skip
-        seen = 0
-        if kind == WAIT:
-            seen = self._polls.get((phone, mid), 0)
-            self._polls[(phone, mid)] = seen + 1
-        kind, waited = self._final(kind, h, seen)
-        date = sent if kind == WAIT else item_date(h, sent, waited)
-        stop, spam = stop_flag(h), spam_flag(h)
-        status = self._spell(y, KIND_STATUS[kind])
+        status, date, stop, spam, y = state
         if not cfg.field_variants:
             return {"success": True, "code": 200, "phoneNumber": echo, "messageId": mid,
                     "status": status, "date": str(date), "stopSms": "1" if stop else "0",
@@ -561,11 +640,29 @@ class SandboxApp:
             "isSpam": spam if as_bool else ("1" if spam else "0"),
         }  # fmt: skip
 
-    def _bad_entry(self, code: int, raw_phone: object, item: object) -> dict[str, Any]:
+    def _item_state(self, phone: str, mid: int) -> tuple[str, int, bool, bool, int] | None:
+        """``(wire status, date, stop, spam, y)`` of a valid item now (a Waiting item's
+        poll counted), or None when it is not found: the rule of :func:`ground_truth`."""
+        exists, sent = sms_message_info(self._init, mid)
+        h, y = item_hash(self._init, phone, mid)
+        kind = sms_kind(y, exists)
+        if kind == NF:
+            return None
+        seen = 0
+        if kind == WAIT:
+            seen = self._polls.get((phone, mid), 0)
+            self._polls[(phone, mid)] = seen + 1
+        kind, waited = self._final(kind, h, seen)
+        date = sent if kind == WAIT else item_date(h, sent, waited)
+        return self._spell(y, KIND_STATUS[kind]), date, stop_flag(h), spam_flag(h), y
+
+    def _bad_entry(
+        self, code: int, raw_phone: object, item: object, text: str | None = None
+    ) -> dict[str, Any]:
         mid = item.get("messageId") if isinstance(item, dict) else None
         phone = raw_phone if isinstance(raw_phone, (str, int)) else ""
         return {"success": False, "code": code, "phoneNumber": phone, "messageId": mid,
-                "status": self._messages[code]}  # fmt: skip
+                "status": text or self._messages[code]}  # fmt: skip
 
     # ------------------------------------------------------------------ bulk-status
 
@@ -577,6 +674,10 @@ class SandboxApp:
             return
         if key not in self._keys:
             await self._send(send, self._error(10, xml))
+            return
+        limited = self._limited(key, endpoint, xml)
+        if limited is not None:
+            await self._send(send, limited)
             return
         fault, _number, early = await self._start_fault(xml)
         if early is not None:
@@ -604,15 +705,28 @@ class SandboxApp:
 
     def _sms_bulk(self, raw_id: str, xml: bool) -> _Answer:
         mid = parse_message_id(raw_id)
-        if mid is None:
+        entries = None if mid is None else self._sms_entries(mid)
+        if entries is None:
             return self._error(4, xml)
+        self.stats.bulk_recipients += len(entries)
+        result = {
+            "success": True,
+            "code": 200,
+            "message_id": raw_id,
+            "StatutResponse_List": entries,
+        }
+        body, content_type = render(result, xml)
+        return _Answer(200, body=body, content_type=content_type)
+
+    def _sms_entries(self, mid: int) -> list[dict[str, Any]] | None:
+        """The bulk-status entries of every recipient of SMS ``mid``, or None (code 4)."""
         if mid not in self._sms_recipients:
             if len(self._sms_recipients) > _CACHE_LIMIT:
                 self._sms_recipients.clear()
             self._sms_recipients[mid] = sms_recipients(self._init, mid)
         phones = self._sms_recipients[mid]
         if phones is None:
-            return self._error(4, xml)
+            return None
         _, sent = sms_message_info(self._init, mid)
         fields = self.config.field_variants
         entries: list[dict[str, Any]] = []
@@ -639,15 +753,7 @@ class SandboxApp:
                 entry["stopSMS"] = stop
                 entry["date"] = str(date)
             entries.append(entry)
-        self.stats.bulk_recipients += len(entries)
-        result = {
-            "success": True,
-            "code": 200,
-            "message_id": raw_id,
-            "StatutResponse_List": entries,
-        }
-        body, content_type = render(result, xml)
-        return _Answer(200, body=body, content_type=content_type)
+        return entries
 
     def _mail_bulk(self, raw_id: str, xml: bool) -> _Answer:
         if raw_id not in self._mail_recipients:
@@ -686,6 +792,111 @@ class SandboxApp:
         result = {"success": True, "code": 200, "messageId": raw_id, "StatutResponseList": entries}
         body, content_type = render(result, xml)
         return _Answer(200, body=body, content_type=content_type)
+
+    # ------------------------------------------------------------------ single requests
+
+    async def _single(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
+        """message-status, bulk-status-by-tag and statistics/cost-resume."""
+        xml = _wants_xml(query.get("_format"))
+        key = (query.get("apiKey") or [""])[0]
+        if not key:
+            await self._send(send, self._error(1, xml))
+            return
+        if key not in self._keys:
+            await self._send(send, self._error(10, xml))
+            return
+        limited = self._limited(key, endpoint, xml)
+        if limited is not None:
+            await self._send(send, limited)
+            return
+        fault, _number, early = await self._start_fault(xml)
+        if early is not None:
+            await self._send(send, early)
+            return
+
+        def arg(name: str) -> str:
+            return (query.get(name) or [""])[0].strip()
+
+        if endpoint == MESSAGE:
+            answer = self._message_status(arg("phoneNumber"), arg("messageId"), xml)
+        elif endpoint == TAG:
+            answer = self._tag_status(arg("tag"), xml)
+        else:
+            answer = self._cost_resume(arg("interval"), arg("from"), arg("to"), xml)
+        await self._finish(send, answer, fault, xml)
+
+    def _message_status(self, raw_phone: str, raw_id: str, xml: bool) -> _Answer:
+        if not raw_phone:
+            return self._error(2, xml)
+        if not raw_id:
+            return self._error(3, xml)
+        code, phone = normalize_phone(raw_phone)
+        mid = parse_message_id(raw_id)
+        state = None if code or mid is None else self._item_state(phone, mid)
+        if state is None:
+            return self._error(4, xml)
+        status, date, stop, _spam, y = state
+        unix_date = self.config.field_variants and (y >> 7) & 1
+        result = {
+            "success": True,
+            "code": 200,
+            "number": national(phone),
+            "messageId": raw_id,
+            "stopSms": stop,
+            "date": str(date) if unix_date else local_date(date),
+            "statut": status,
+            "cost": float(SMS_COST),
+            "countryCode": "FR" if phone.startswith("+33") else None,
+            "currency": "EUR",
+        }
+        body, content_type = render(result, xml)
+        return _Answer(200, body=body, content_type=content_type)
+
+    def _tag_status(self, tag: str, xml: bool) -> _Answer:
+        if not tag:
+            return self._error(3, xml)
+        entries = self._sms_entries(tag_message_id(tag, seed=self.config.seed))
+        if entries is None:
+            return self._error(4, xml)
+        listed = entries[: self.config.tag_page_size]
+        self.stats.bulk_recipients += len(listed)
+        result = {
+            "success": True,
+            "code": 200,
+            "currentPage": 1,
+            "total": len(entries),
+            "StatutResponse_List": listed,
+        }
+        body, content_type = render(result, xml)
+        return _Answer(200, body=body, content_type=content_type)
+
+    def _cost_resume(self, interval: str, start: str, end: str, xml: bool) -> _Answer:
+        today = self.config.today or datetime.now(timezone.utc).date()
+        this_month = (today.year, today.month)
+        if interval == "last_month":
+            first = last = _month_before(this_month, 1)
+        elif interval == "last_twelve_months":
+            first, last = _month_before(this_month, 11), this_month
+        elif interval == "custom":
+            try:
+                day_from = datetime.strptime(start, "%d-%m-%Y").date()
+                day_to = datetime.strptime(end, "%d-%m-%Y").date()
+            except ValueError:
+                return self._error(6, xml)
+            if day_from > day_to:
+                return self._error(6, xml)
+            first, last = (day_from.year, day_from.month), (day_to.year, day_to.month)
+        else:
+            return self._error(6, xml)
+        rows = cost_rows(first, last, seed=self.config.seed)
+        result = {"success": True, "datas": [row.wire() for row in rows]}
+        body, content_type = render(result, xml)
+        return _Answer(200, body=body, content_type=content_type)
+
+
+def _month_before(month: tuple[int, int], count: int) -> tuple[int, int]:
+    index = month[0] * 12 + month[1] - 1 - count
+    return index // 12, index % 12 + 1
 
 
 def _wants_xml(value: object) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -184,6 +185,11 @@ def _positive_int(instance: object, attribute: attrs.Attribute[Any], value: Any)
         raise ValueError(f"{attribute.name} must be an int >= 1, got {value!r}")
 
 
+def _optional_positive_int(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        _positive_int(instance, attribute, value)
+
+
 def _faults(value: FaultConfig | None) -> FaultConfig:
     if value is None:
         return FaultConfig()
@@ -215,10 +221,31 @@ class SandboxConfig:
         language: ``"en"`` or ``"fr"`` messages (``"Numéro introuvable"``...).
         item_errors: how multi-status reports an item without phone number (2), with a
             malformed number (6), a non-mobile number (9) or without message id (3):
-            ``"request"`` (default, as the vendor's error table suggests) answers the whole
-            request with that error body, for the first bad item; ``"entry"`` answers
-            ``{"success": false, "code": N, "phoneNumber": ..., "messageId": ...,
-            "status": message}`` for that item and normal entries for the others.
+            ``"not_found"`` (default, what the vendor's page shows for its own sample
+            request of national numbers and placeholders) answers that item with a
+            per-item ``{"success": false, "code": 4, ..., "status": "Number not found"}``
+            entry; ``"entry"`` answers it with its own code (``"code": N``, ``"status":``
+            the code's message); ``"request"`` (the strictest reading of the vendor's
+            error table) answers the whole request with that error body, for the first
+            bad item.
+        validation_detail: with ``item_errors="request"``, add to the error the
+            ``"error": [{"elementId": "SMSStatut_List[i].phoneNumber", "message": ...}]``
+            array the vendor's Go SDK data shows for validation errors (code 9 there).
+        request_not_found: answer a multi-status request none of whose items is found
+            with the request-level ``{"success": false, "code": 4, ...}`` (the code the
+            vendor's table lists) instead of per-item code 4 entries.
+        rate_limit: at most this many requests per minute per API key (every endpoint,
+            a sliding window of ``clock``); past it the answer is HTTP 429 with a code-429
+            body; None (default) sets no limit.
+        rate_limit_retry_after: send ``Retry-After`` (whole seconds until the window lets
+            a request through) with those 429s; False omits it, as the vendor documents
+            none.
+        cost_resume_limit: requests per minute per key to statistics/cost-resume (the
+            vendor documents 5), answered like ``rate_limit``; None disables it.
+        tag_page_size: the most recipients one bulk-status-by-tag answer lists (the
+            vendor pages it: ``currentPage`` 1 and the full ``total``).
+        today: the day cost-resume's ``last_month`` and ``last_twelve_months`` count back
+            from; None (default) is the current UTC date.
         http_error_status: False (default): vendor error bodies come with HTTP 200, as in
             the samples; True: with 401 (codes 1, 10), 404 (3, 4) or 400 (the others).
         normalize_numbers: echo national numbers (``06 12 34 56 78``) in international
@@ -240,8 +267,24 @@ class SandboxConfig:
     )
     field_variants: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     language: Literal["en", "fr"] = attrs.field(default="en", validator=_one_of("en", "fr"))
-    item_errors: Literal["request", "entry"] = attrs.field(
-        default="request", validator=_one_of("request", "entry")
+    item_errors: Literal["not_found", "entry", "request"] = attrs.field(
+        default="not_found", validator=_one_of("not_found", "entry", "request")
+    )
+    request_not_found: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+    validation_detail: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
+    )
+    rate_limit: int | None = attrs.field(default=None, validator=_optional_positive_int)
+    rate_limit_retry_after: bool = attrs.field(
+        default=True, validator=attrs.validators.instance_of(bool)
+    )
+    cost_resume_limit: int | None = attrs.field(default=5, validator=_optional_positive_int)
+    tag_page_size: int = attrs.field(default=500, validator=_positive_int)
+    today: datetime.date | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.instance_of(datetime.date)),
     )
     http_error_status: bool = attrs.field(
         default=False, validator=attrs.validators.instance_of(bool)

@@ -26,9 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STATUS_SPELLINGS",
+    "VENDOR_WORDING",
+    "CostRowTruth",
     "MailTruth",
     "Truth",
     "bulk_recipients",
+    "cost_rows",
+    "local_date",
+    "tag_message_id",
     "ground_truth",
     "mail_bulk_recipients",
     "mail_ground_truth",
@@ -48,21 +53,26 @@ STATUS_SPELLINGS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         DELIVERED: (DELIVERED, "delivered", "DELIVRD"),
         NOT_DELIVERED: (NOT_DELIVERED, "not delivered", "ko", "UNDELIV", "EXPIRED", "REJECTD"),
-        WAITING: (WAITING, "waiting", "PENDING", "ACCEPTD", "ENROUTE"),
+        # UNKNOWN: the operator has not (yet) said; the item is not final.
+        WAITING: (WAITING, "waiting", "PENDING", "ACCEPTD", "ENROUTE", "UNKNOWN"),
     }
 )
 
-#: Vendor error messages by code, English and French.
+#: Vendor error messages by code, English and French. Where the vendor's pages print a
+#: text it is used verbatim (1, 2, 3, 4 and 10 from the status pages; the French 6 and 9
+#: from its send page, "Le format n'est pas correct", "Ne semble pas être un numéro de
+#: mobile"); the English 6 and 9 translate those; 5, 50, 90, 429 and 500 are the
+#: sandbox's own wording of the meanings the vendor's code table gives.
 MESSAGES: Mapping[str, Mapping[int, str]] = MappingProxyType(
     {
         "en": {
-            1: "API key is required",
+            1: "API Key is required",
             2: "Phone number is required",
             3: "Message ID is required",
             4: "Message not found",
             5: "The number list is empty",
-            6: "Invalid phone number format",
-            9: "Not a mobile number",
+            6: "The format is not correct",
+            9: "Does not seem to be a mobile number",
             10: "Invalid API key",
             50: "At most 500 numbers per request",
             90: "Malformed JSON",
@@ -75,8 +85,8 @@ MESSAGES: Mapping[str, Mapping[int, str]] = MappingProxyType(
             3: "L’ID du message est requis",  # noqa: RUF001 (the vendor's text)
             4: "Message introuvable",
             5: "La liste de numéros est vide",
-            6: "Format de numéro invalide",
-            9: "Le numéro n'est pas un mobile",
+            6: "Le format n'est pas correct",
+            9: "Ne semble pas être un numéro de mobile",
             10: "Clé API incorrecte",
             50: "500 numéros maximum par requête",
             90: "JSON mal formé",
@@ -84,6 +94,12 @@ MESSAGES: Mapping[str, Mapping[int, str]] = MappingProxyType(
             500: "Erreur de file d'attente",
         },
     }
+)
+
+#: Which entries of :data:`MESSAGES` are the vendor's own printed wording (the rest are
+#: the sandbox's), by language.
+VENDOR_WORDING: Mapping[str, frozenset[int]] = MappingProxyType(
+    {"en": frozenset({1, 2, 3, 4, 10}), "fr": frozenset({1, 3, 4, 6, 9, 10})}
 )
 
 # ---------------------------------------------------------------------------------------
@@ -394,20 +410,24 @@ def ground_truth(
         config: the sandbox config (waiting rules, spellings, language); None means
             the defaults.
 
-    Invalid items give the code the sandbox uses for them (2, 3, 6, 9), whether it answers
-    them as a whole-request error or as an entry (``config.item_errors``).
+    Invalid items give the code the sandbox uses for them: 4 ("Number not found", as the
+    vendor's page answers its own sample request) under the default
+    ``item_errors="not_found"``; their own code (2, 3, 6, 9) under ``"entry"`` or
+    ``"request"`` (as an entry or as the whole request's error).
     """
     language = config.language if config is not None else "en"
-    code, phone = normalize_phone(phone_number)
-    if code:
-        message = MESSAGES[language][code]
-        return Truth(phone, _echo_id(message_id), False, code, message, message, None, False,
-                     False, True)  # fmt: skip
-    if message_id is None:
-        message = MESSAGES[language][3]
-        return Truth(phone, None, False, 3, message, message, None, False, False, True)
-    mid = parse_message_id(message_id)
     not_found = NOT_FOUND_FR if language == "fr" else NOT_FOUND_EN
+    code, phone = normalize_phone(phone_number)
+    if not code and message_id is None:
+        code = 3
+    if code:
+        echo = _echo_id(message_id)
+        if config is None or config.item_errors == "not_found":
+            return Truth(phone, echo, False, 4, NOT_FOUND_EN, not_found, None, False, False,
+                         True)  # fmt: skip
+        message = MESSAGES[language][code]
+        return Truth(phone, echo, False, code, message, message, None, False, False, True)
+    mid = parse_message_id(message_id)
     if mid is None:
         return Truth(phone, _echo_id(message_id), False, 4, NOT_FOUND_EN, not_found, None,
                      False, False, True)  # fmt: skip
@@ -546,3 +566,96 @@ def mail_ground_truth(
         date=sent if kind == WAIT else item_date(h, sent, waited),
         final=kind != WAIT,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# message-status, bulk-status-by-tag, statistics/cost-resume
+
+#: What one SMS costs in the sandbox (message-status ``cost``, cost-resume rows), in EUR.
+SMS_COST = "0.045"
+
+
+def local_date(timestamp: int) -> str:
+    """A Unix timestamp as the vendor's local ``YYYY-MM-DD HH:MM:SS`` (Europe/Paris), the
+    form of message-status's ``date``."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromtimestamp(timestamp, ZoneInfo("Europe/Paris"))
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def national(phone: str) -> str:
+    """``+33612345678`` -> ``0612345678`` (how message-status echoes French numbers);
+    other numbers unchanged."""
+    return "0" + phone[3:] if phone.startswith("+33") and len(phone) == 12 else phone
+
+
+def tag_message_id(
+    tag: str, *, seed: int | None = None, config: SandboxConfig | None = None
+) -> int:
+    """The SMS message id the sandbox files ``tag`` under: ``bulk-status-by-tag?tag=...``
+    answers :func:`bulk_recipients` of it (code 4 when that message does not exist), each
+    recipient's status being :func:`ground_truth` of it."""
+    init = seed_init(_resolve_seed(seed, config))
+    return 1 + mix(_crc32(b"tag|" + tag.strip().encode("utf-8", "replace"), init)) % 10_000_000
+
+
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")  # fmt: skip
+
+
+@attrs.frozen
+class CostRowTruth:
+    """One month of the sandbox's statistics/cost-resume answer.
+
+    Attributes:
+        year, month: the month (1 to 12).
+        sent: SMS sent that month.
+        cost: their cost in EUR, a string with 3 decimals (``sent * SMS_COST``).
+        start: the month's first midnight in Europe/Paris, as a Unix timestamp.
+    """
+
+    year: int
+    month: int
+    sent: int
+    cost: str
+    start: int
+
+    def wire(self) -> dict[str, object]:
+        """The row as the vendor's page prints it (strings, except ``date``)."""
+        return {
+            "month": _MONTHS[self.month - 1],
+            "year": str(self.year),
+            "m": str(self.month),
+            "date": self.start,
+            "type": "month",
+            "cost": self.cost,
+            "nb_send": str(self.sent),
+        }
+
+
+def cost_rows(
+    first: tuple[int, int],
+    last: tuple[int, int],
+    *,
+    seed: int | None = None,
+    config: SandboxConfig | None = None,
+) -> list[CostRowTruth]:
+    """The cost-resume rows of every month from ``first`` to ``last`` (``(year, month)``,
+    inclusive): deterministic per seed and month."""
+    from datetime import datetime
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    init = seed_init(_resolve_seed(seed, config))
+    paris = ZoneInfo("Europe/Paris")
+    rows: list[CostRowTruth] = []
+    year, month = first
+    while (year, month) <= last and len(rows) < 1200:
+        sent = mix(_crc32(b"cost|%d|%d" % (year, month), init)) % 5000
+        cost = (Decimal(SMS_COST) * sent).quantize(Decimal("0.001"))
+        start = int(datetime(year, month, 1, tzinfo=paris).timestamp())
+        rows.append(CostRowTruth(year, month, sent, str(cost), start))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return rows

@@ -38,8 +38,9 @@ def _no_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    """The sandbox of these tests: seed 11, only ``KEY`` accepted."""
-    return SandboxConfig(seed=SEED, api_keys=(KEY,))
+    """The sandbox of these tests: seed 11, only ``KEY`` accepted, bad items refusing
+    their whole request (so that the CLI's rejected rows show)."""
+    return SandboxConfig(seed=SEED, api_keys=(KEY,), item_errors="request")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 from defusedxml import ElementTree
 
 from partner_async.sandbox import (
+    MESSAGES,
     STATUS_SPELLINGS,
     SandboxConfig,
     bulk_recipients,
@@ -163,34 +164,44 @@ async def test_get_with_a_body_is_accepted(client: httpx.AsyncClient) -> None:
         (b'{"apiKey": "sandbox", "SMSStatut_List": []}', 5),
         (b'{"apiKey": "sandbox"}', 5),
         (b'{"apiKey": "sandbox", "SMSStatut_List": "x"}', 90),
-        (b'{"apiKey": "sandbox", "SMSStatut_List": [{"messageId": 1}]}', 2),
-        (b'{"apiKey": "sandbox", "SMSStatut_List": [{"phoneNumber": "", "messageId": 1}]}', 2),
-        (b'{"apiKey": "sandbox", "SMSStatut_List": [7]}', 2),
-        (one_item("06xxxxxxx2"), 6),
-        (one_item("+3361"), 6),
-        (one_item("+3361234567890123"), 6),
-        (one_item("+33145678901"), 9),
-        (one_item("0145678901"), 9),
-        (b'{"apiKey": "sandbox", "SMSStatut_List": [{"phoneNumber": "+33612345678"}]}', 3),
     ],
 )
 async def test_multi_status_error_codes(client: httpx.AsyncClient, body: bytes, code: int) -> None:
     response = await client.post(MULTI, content=body)
     assert response.status_code == 200
-    assert response.json() == {
-        "success": False,
-        "code": code,
-        "message": {
-            1: "API key is required",
-            2: "Phone number is required",
-            3: "Message ID is required",
-            5: "The number list is empty",
-            6: "Invalid phone number format",
-            9: "Not a mobile number",
-            10: "Invalid API key",
-            90: "Malformed JSON",
-        }[code],
-    }
+    assert response.json() == {"success": False, "code": code, "message": MESSAGES["en"][code]}
+
+
+_BAD_ITEMS = [
+    (b'{"apiKey": "sandbox", "SMSStatut_List": [{"messageId": 1}]}', 2),
+    (b'{"apiKey": "sandbox", "SMSStatut_List": [{"phoneNumber": "", "messageId": 1}]}', 2),
+    (b'{"apiKey": "sandbox", "SMSStatut_List": [7]}', 2),
+    (one_item("06xxxxxxx2"), 6),
+    (one_item("+3361"), 6),
+    (one_item("+3361234567890123"), 6),
+    (one_item("+33145678901"), 9),
+    (one_item("0145678901"), 9),
+    (b'{"apiKey": "sandbox", "SMSStatut_List": [{"phoneNumber": "+33612345678"}]}', 3),
+]
+
+
+@pytest.mark.parametrize(("body", "code"), _BAD_ITEMS)
+async def test_bad_items_refuse_the_request_with_item_errors_request(
+    sandbox_client: Any, body: bytes, code: int
+) -> None:
+    async with sandbox_client(item_errors="request") as (client, _):
+        response = await client.post(MULTI, content=body)
+    assert response.json() == {"success": False, "code": code, "message": MESSAGES["en"][code]}
+
+
+@pytest.mark.parametrize(("body", "code"), _BAD_ITEMS)
+async def test_bad_items_are_not_found_entries_by_default(
+    client: httpx.AsyncClient, body: bytes, code: int
+) -> None:
+    answer = (await client.post(MULTI, content=body)).json()
+    assert (answer["success"], answer["code"]) == (True, 200)
+    [entry] = answer["StatutResponse_List"]
+    assert (entry["success"], entry["code"], entry["status"]) == (False, 4, "Number not found")
 
 
 async def test_the_500_item_limit(client: httpx.AsyncClient) -> None:
@@ -218,7 +229,7 @@ async def test_item_errors_as_entries(sandbox_client: Any) -> None:
             (False, 2), (False, 6), (False, 9), (False, 3), (False, 4)
         ]  # fmt: skip
         assert entries[2] == {"success": False, "code": 6, "phoneNumber": "06xxxxxxx2",
-                              "messageId": 44, "status": "Invalid phone number format"}  # fmt: skip
+                              "messageId": 44, "status": "The format is not correct"}  # fmt: skip
         assert entries[5]["messageId"] == "not-an-id"
         assert app.stats.items == 6
 

@@ -90,11 +90,16 @@ def test_national_forms_share_the_truth() -> None:
 
 
 def test_invalid_items() -> None:
-    assert ground_truth(None, 1).code == 2
-    assert ground_truth("", 1).code == 2
-    assert ground_truth("06xxxxxxx2", 1).code == 6
-    assert ground_truth("+33145678901", 1).code == 9
-    assert ground_truth("+33612345678", None).code == 3
+    strict = SandboxConfig(item_errors="entry")
+    assert ground_truth(None, 1, config=strict).code == 2
+    assert ground_truth("", 1, config=strict).code == 2
+    assert ground_truth("06xxxxxxx2", 1, config=strict).code == 6
+    assert ground_truth("+33145678901", 1, config=strict).code == 9
+    assert ground_truth("+33612345678", None, config=strict).code == 3
+    # by default, as the vendor's page answers its own sample request: not found
+    for phone, mid in ((None, 1), ("06xxxxxxx2", 1), ("+33145678901", 1), ("+33612345678", None)):
+        truth = ground_truth(phone, mid)
+        assert (truth.success, truth.code, truth.wire_status) == (False, 4, "Number not found")
     assert ground_truth("+33612345678", "abc").code == 4
     assert ground_truth("+33612345678", "abc", config=SandboxConfig(language="fr")) == Truth(
         "+33612345678", "abc", False, 4, "Number not found", "Numéro introuvable",

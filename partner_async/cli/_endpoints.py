@@ -1,0 +1,207 @@
+"""``message-status``, ``tag-status`` and ``costs``: the single-request SMS endpoints,
+in the style of ``sms-status`` (a table on a terminal, JSON when piped or with --json)."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from partner_async import CostStatistics, MessageStatus, SMSPartnerClient, TagStatusReport
+
+from . import _commands as base
+from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, cli
+from ._runtime import fail, run_async
+
+__all__ = ["costs", "message_status", "tag_status"]
+
+T = TypeVar("T")
+
+
+def _fetch(connection: dict[str, Any], call: Callable[[SMSPartnerClient], Awaitable[T]]) -> T:
+    """Run ``call`` on an SMS client built from the shared connection options."""
+    sandbox = connection.get("sandbox", False)
+    api_key = connection.get("api_key")
+    with base._maybe_sandbox(sandbox) as server:
+        key, url = base._connection(sandbox, api_key, connection.get("base_url"), server)
+
+        async def run() -> T:
+            async with SMSPartnerClient(
+                key,
+                base_url=url,
+                timeout=connection.get("timeout", 30.0),
+                max_retries=connection.get("retries", 3),
+            ) as client:
+                return await call(client)
+
+        return run_async(run, secrets=(api_key,))
+
+
+def _json(document: Any) -> None:
+    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+
+
+def _table(title: str, records: list[dict[str, Any]], right: tuple[str, ...] = ()) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    columns = list(records[0]) if records else ["-"]
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    for record in records:
+        table.add_row(*(base._cell(record[c]) for c in columns))
+    Console().print(table)
+
+
+def _as_text(value: Any) -> Any:
+    return None if value is None else str(value)
+
+
+def _message_record(status: MessageStatus) -> dict[str, Any]:
+    return {
+        "phone_number": status.phone_number,
+        "message_id": status.message_id,
+        "status": status.status.value,
+        "status_text": status.status_text,
+        "date": base._iso(status.date),
+        "stop_sms": status.stop_sms,
+        "cost": _as_text(status.cost),  # exact decimal text, not a float
+        "currency": status.currency,
+        "country_code": status.country_code,
+    }
+
+
+@cli.command("message-status", context_settings=_CONTEXT)
+@click.argument("phone_number")
+@click.argument("message_id")
+@_connection_options("SMSPARTNER_API_KEY")
+@_JSON_OPTION
+def message_status(phone_number: str, message_id: str, as_json: bool, **connection: Any) -> None:
+    """The status of one SMS (MESSAGE_ID) to one recipient (PHONE_NUMBER).
+
+    A table on a terminal, JSON otherwise (or with --json). National numbers are read
+    in the FR region.
+    """
+    status = _fetch(connection, lambda c: c.message_status(phone_number, message_id))
+    record = _message_record(status)
+    if as_json or not base._stdout_is_terminal():
+        _json(record)
+        return
+    rows = [{"field": name, "value": value} for name, value in record.items()]
+    _table(f"SMS {status.message_id} to {status.phone_number}", rows)
+
+
+@cli.command("tag-status", context_settings=_CONTEXT)
+@click.argument("tag")
+@_connection_options("SMSPARTNER_API_KEY")
+@_JSON_OPTION
+def tag_status(tag: str, as_json: bool, **connection: Any) -> None:
+    """Every recipient of the SMS sent with TAG and its delivery status.
+
+    A table on a terminal, JSON otherwise (or with --json). The vendor pages this answer
+    without a documented way to ask for the next page: "complete" says whether every
+    recipient came.
+    """
+    report: TagStatusReport = _fetch(connection, lambda c: c.bulk_status_by_tag(tag))
+    counts = {s.value: n for s, n in report.counts_by_status().most_common()}
+    records = [
+        {
+            "phone_number": r.phone_number,
+            "status": r.status.value,
+            "status_text": r.status_text,
+            "date": base._iso(r.date),
+            "stop_sms": r.stop_sms,
+        }
+        for r in report.recipients
+    ]
+    if as_json or not base._stdout_is_terminal():
+        _json(
+            {
+                "tag": report.tag,
+                "current_page": report.current_page,
+                "total": report.total,
+                "complete": report.is_complete,
+                "counts": counts,
+                "recipients": records,
+            }
+        )
+        return
+    summary = ", ".join(f"{status} {n}" for status, n in counts.items())
+    listed = f"{len(records)} of {report.total}" if not report.is_complete else str(len(records))
+    _table(f"Tag {report.tag}: {listed} recipients ({summary})", records)
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+@cli.command("costs", context_settings=_CONTEXT)
+@click.option(
+    "--interval",
+    type=click.Choice(["last_twelve_months", "last_month", "custom"]),
+    default=None,
+    help="The period (default: last_twelve_months; custom when --from/--to are given).",
+)
+@click.option("--from", "start", metavar="YYYY-MM-DD", callback=_date, help="First day (custom).")
+@click.option("--to", "end", metavar="YYYY-MM-DD", callback=_date, help="Last day (custom).")
+@_connection_options("SMSPARTNER_API_KEY")
+@_JSON_OPTION
+def costs(
+    interval: str | None,
+    start: datetime.date | None,
+    end: datetime.date | None,
+    as_json: bool,
+    **connection: Any,
+) -> None:
+    """SMS sent and their cost, per month (statistics/cost-resume).
+
+    A table on a terminal, JSON otherwise (or with --json). The vendor allows 5 such
+    requests per minute.
+    """
+    if interval is None:
+        interval = "custom" if start is not None or end is not None else "last_twelve_months"
+    if interval == "custom" and (start is None or end is None):
+        fail("--interval custom needs --from and --to")
+    if interval != "custom" and (start is not None or end is not None):
+        fail(f"--from and --to are for --interval custom, not {interval}")
+    statistics: CostStatistics = _fetch(
+        connection,
+        lambda c: c.cost_statistics(interval, start=start, end=end),  # type: ignore[arg-type]
+    )
+    records = [
+        {
+            "year": row.year,
+            "month": row.month_number,
+            "name": row.month,
+            "type": row.type,
+            "messages_sent": row.messages_sent,
+            "cost": _as_text(row.cost),
+            "start": base._iso(row.date),
+        }
+        for row in statistics.rows
+    ]
+    total_cost, total_messages = str(statistics.total_cost), statistics.total_messages
+    if as_json or not base._stdout_is_terminal():
+        _json(
+            {
+                "interval": statistics.interval,
+                "total_cost": total_cost,
+                "total_messages": total_messages,
+                "rows": records,
+            }
+        )
+        return
+    _table(
+        f"Costs, {statistics.interval}: {total_messages} SMS, {total_cost} in all",
+        records,
+        right=("messages_sent", "cost"),
+    )
