@@ -229,8 +229,10 @@ async def test_error_texts_are_the_vendors_wording(language: str) -> None:
 async def test_rate_limit_mode_with_the_clients_limiter(retry_after: bool) -> None:
     clock = FakeClock()
     config = SandboxConfig(rate_limit=10, rate_limit_retry_after=retry_after, clock=clock.now)
+    # One request in flight: the fake clock's sleeps then add up exactly as real time would
+    # (concurrent fake sleeps each move the shared time, which no real clock does).
     async with sms(
-        config, clock=clock, batch_size=5, max_concurrency=4, max_requests_per_second=10 / 60
+        config, clock=clock, batch_size=5, max_concurrency=1, max_requests_per_second=10 / 60
     ) as (client, app):
         results = await client.multi_status(queries(100, seed=9))
     assert results.unresolved == [] and len(results) == 100
