@@ -158,10 +158,19 @@ _SMS_BULK_FIELDS = ("phoneNumber", "status", "stopSMS", "date")
 _MAIL_BULK_FIELDS = ("email", "token", "status", "cost", "stopMail", "date")
 
 
-def _tree(element: Any) -> _Tree:
+#: The deepest nesting a positional XML answer has (root > list > entry > field) is 4;
+#: anything much deeper is not an answer, and is refused before it can exhaust the stack.
+_MAX_XML_DEPTH = 16
+
+
+def _tree(element: Any, depth: int = 0) -> _Tree:
     children = list(element)
     if children:
-        return [_tree(child) for child in children]
+        if depth >= _MAX_XML_DEPTH:
+            raise ResponseFormatError(
+                f"the XML answer is nested deeper than {_MAX_XML_DEPTH} levels"
+            )
+        return [_tree(child, depth + 1) for child in children]
     return (element.text or "").strip()
 
 
