@@ -281,8 +281,16 @@ async def run_batch(
         return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
 
     stats.batches += 1
-    matched, unexpected = match_entries(batch, body.entries, settings.region)
+    matched, unexpected, conflicting = match_entries(batch, body.entries, settings.region)
     stats.unexpected_entries += unexpected
+    if conflicting:
+        if not stats.conflicting_entries:
+            logger.warning(
+                "an answer gave %d queries two different statuses; the first entry wins "
+                "(counted in CallStats.conflicting_entries, logged once per call)",
+                conflicting,
+            )
+        stats.conflicting_entries += conflicting
     if None not in matched:
         return matched  # type: ignore[return-value]
     missing = [i for i, result in enumerate(matched) if result is None]

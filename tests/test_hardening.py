@@ -14,7 +14,7 @@ from partner_async import (
     UnresolvedReason,
 )
 
-from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, phones
+from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, default_entry, phones
 
 pytestmark = pytest.mark.anyio
 
@@ -102,3 +102,92 @@ async def test_a_deep_xml_bulk_answer_is_a_response_format_error(
     async with _client(response_format="xml", max_retries=1) as client:
         with pytest.raises(ResponseFormatError, match="nested deeper"):
             await client.bulk_status(300)
+
+
+# -- matching: bounded work, no cross-country attribution, conflicts ----------------------
+
+
+def _entry(phone: str, message_id: int, status: str = "Delivered") -> StatusResult:
+    return StatusResult(
+        phone_number=phone,
+        message_id=message_id,
+        success=True,
+        code=200,
+        status_text=status,
+        timestamp=None,
+        stop_sms=False,
+        is_spam=False,
+    )
+
+
+def test_matching_300000_bogus_entries_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from partner_async import _merge
+
+    parses = 0
+    real = _merge.normalize_phone
+
+    def counting(value: object, region: str) -> str:
+        nonlocal parses
+        parses += 1
+        return real(value, region)
+
+    monkeypatch.setattr(_merge, "normalize_phone", counting)
+    batch = [(p, 7) for p in phones(500)]
+    bogus = [_entry(f"06{i:08d}", 7) for i in range(300_000)]
+    answer = [_entry(p, 7) for p, _ in batch[:10]] + bogus
+    results, unexpected, conflicting = _merge.match_entries(batch, answer, "FR")
+    assert [r.phone_number for r in results[:10] if r] == [p for p, _ in batch[:10]]
+    assert results[10:] == [None] * 490
+    assert unexpected == 300_000 and conflicting == 0
+    assert parses <= 2 * len(batch)  # was one parse per bogus entry (25 s)
+
+
+async def test_entries_past_twice_the_batch_are_ignored(fake_api: FakeAPI) -> None:
+    queries = [(p, 1) for p in phones(3)]
+    extra = [{**default_entry(p, 1)} for p in phones(20, start=100)]
+    fake_api.transform = lambda entries: extra + entries  # the real ones come too late
+    async with _client() as client:
+        results = await client.multi_status(queries)
+    # nothing past 2 x 3 entries is looked at: the real entries come too late, twice
+    assert len(results.unresolved) == 3
+    assert all(o.reason is UnresolvedReason.MISSING_FROM_RESPONSE for o in results.unresolved)
+    assert results.stats.unexpected_entries == 2 * 23
+
+
+async def test_an_entry_of_another_country_is_never_attributed(fake_api: FakeAPI) -> None:
+    fake_api.entry = lambda p, m: default_entry("+44" + p[3:], m)  # same last digits
+    async with _client() as client:
+        results = await client.multi_status([("+33612345678", 5)])
+    [outcome] = results
+    assert isinstance(outcome, Unresolved)
+    assert outcome.reason is UnresolvedReason.MISSING_FROM_RESPONSE
+    assert results.stats.unexpected_entries == 2  # the answer and the re-asked answer
+
+
+async def test_echoes_of_the_same_number_are_still_matched(fake_api: FakeAPI) -> None:
+    forms = ["0612345678", "0033612345678", "33612345678", "+33 6 12 34 56 78", "612345678"]
+    for form in forms:
+        fake_api.entry = lambda p, m, form=form: default_entry(form, m)  # type: ignore[misc]
+        async with _client() as client:
+            results = await client.multi_status([("+33612345678", 5)])
+        [outcome] = results
+        assert isinstance(outcome, StatusResult), form
+        assert outcome.phone_number == "+33612345678"
+
+
+async def test_conflicting_statuses_are_counted_logged_once_and_the_first_wins(
+    fake_api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    def twice(entries: list[dict[str, object]]) -> list[dict[str, object]]:
+        return entries + [{**e, "status": "Not delivered"} for e in entries] + entries[:1]
+
+    fake_api.transform = twice
+    queries = [(p, 3) for p in phones(1000)]
+    with caplog.at_level("WARNING", logger="partner_async"):
+        async with _client() as client:
+            results = await client.multi_status(queries)
+    assert all(type(o) is StatusResult and o.status_text == "Delivered" for o in results)
+    assert results.stats.conflicting_entries == 1000
+    assert results.stats.unexpected_entries == 2  # the exact repeats, one per answer
+    warnings = [r for r in caplog.records if "two different statuses" in r.getMessage()]
+    assert len(warnings) == 1
