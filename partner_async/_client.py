@@ -33,7 +33,7 @@ from ._runner import (
     RetryableFailure,
 )
 from ._status import DeliveryStatus
-from ._transport import HTTPClient, Timeout, Transport, redact
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, HTTPClient, Timeout, Transport, redact
 from ._wire import DECODERS
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
@@ -99,6 +99,7 @@ class _Client(Generic[R]):
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if response_format not in ("json", "xml"):
             raise ConfigurationError(
@@ -132,6 +133,7 @@ class _Client(Generic[R]):
             # connection per slot (and a spare) no request waits for a pooled connection.
             max_connections=self.max_concurrency + 1,
             tls=self.base_url.startswith("https:"),
+            max_response_bytes=_positive_int("max_response_bytes", max_response_bytes),
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
@@ -266,6 +268,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             decode to the same typed results.
         http_client: a caller-owned ``httpx.AsyncClient``; the SDK never closes it.
         clock: a :class:`Clock` to drive time in tests.
+        max_response_bytes: the most one answer may take, as received and decompressed
+            (16 MiB: over 150x a 500-entry answer); a larger one is a malformed answer.
     """
 
     _env_var = "SMSPARTNER_API_KEY"
@@ -286,6 +290,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
         if not (isinstance(default_region, str) and len(default_region) == 2):
@@ -305,6 +310,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             response_format=response_format,
             http_client=http_client,
             clock=clock,
+            max_response_bytes=max_response_bytes,
         )
 
     def _settings(self, timeout: Timeout | _NotGiven, max_retries: int | None) -> BatchSettings:

@@ -195,6 +195,13 @@ class Requester:
                     except TransportError as exc:
                         status = type(exc).__name__
                         raise RetryableFailure(UnresolvedReason.TRANSPORT_ERROR, str(exc)) from None
+                    except ResponseFormatError as exc:  # too large, or a corrupt encoding
+                        status = exc.status_code or "-"
+                        raise RetryableFailure(
+                            UnresolvedReason.MALFORMED_RESPONSE,
+                            str(exc),
+                            status_code=exc.status_code,
+                        ) from None
                     finally:
                         if logger.isEnabledFor(logging.DEBUG):
                             logger.debug(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
+import anyio
 import httpx
 import pytest
 import respx
@@ -15,6 +19,7 @@ from partner_async import (
 )
 
 from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, default_entry, phones
+from ._hostile import HostileServer
 
 pytestmark = pytest.mark.anyio
 
@@ -191,3 +196,85 @@ async def test_conflicting_statuses_are_counted_logged_once_and_the_first_wins(
     assert results.stats.unexpected_entries == 2  # the exact repeats, one per answer
     warnings = [r for r in caplog.records if "two different statuses" in r.getMessage()]
     assert len(warnings) == 1
+
+
+# -- the response size cap ------------------------------------------------------------
+
+CAP = 2**20  # 1 MiB in these tests (the default is 16 MiB)
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileServer]:
+    with HostileServer(bomb_size=16 * CAP) as server:
+        yield server
+
+
+def _hostile_client(
+    server: HostileServer, mode: str, http_client: httpx.AsyncClient | None = None
+) -> SMSPartnerClient:
+    return SMSPartnerClient(
+        api_key=API_KEY,
+        base_url=server.base(mode),
+        max_response_bytes=CAP,
+        max_retries=1,
+        timeout=10.0,
+        clock=FakeClock(),
+        http_client=http_client,
+    )
+
+
+@pytest.mark.parametrize("mode", ["bomb", "chunked", "huge", "nolength"])
+@pytest.mark.parametrize("pool", ["own", "caller"])
+async def test_an_oversized_answer_is_malformed_and_stops_at_the_cap(
+    hostile: HostileServer, mode: str, pool: str
+) -> None:
+    before = hostile.hits[mode]
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx.AsyncClient()) if pool == "caller" else None
+        client = await stack.enter_async_context(_hostile_client(hostile, mode, http))
+        with anyio.fail_after(20):
+            results = await client.multi_status([("+33612345678", 1), ("+33612345679", 2)])
+    for outcome in results:
+        assert isinstance(outcome, Unresolved)
+        assert outcome.reason is UnresolvedReason.MALFORMED_RESPONSE
+        assert f"max_response_bytes={CAP}" in outcome.detail
+    assert hostile.hits[mode] - before == 2  # retried once, like any malformed answer
+
+
+async def test_an_oversized_bulk_answer_is_a_response_format_error(
+    hostile: HostileServer,
+) -> None:
+    async with _hostile_client(hostile, "chunked") as client:
+        with pytest.raises(ResponseFormatError, match="max_response_bytes"):
+            await client.bulk_status(300)
+
+
+@pytest.mark.parametrize("mode", ["gzip", "deflate"])
+@pytest.mark.parametrize("pool", ["own", "caller"])
+async def test_compressed_answers_within_the_cap_decode(
+    hostile: HostileServer, mode: str, pool: str
+) -> None:
+    queries = [(p, 9) for p in phones(500)]
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx.AsyncClient()) if pool == "caller" else None
+        client = await stack.enter_async_context(_hostile_client(hostile, mode, http))
+        results = await client.multi_status(queries)
+    assert len(results.answered) == 500
+
+
+async def test_an_oversized_mocked_answer_is_malformed(router: respx.MockRouter) -> None:
+    router.post(f"{SMS_BASE}/multi-status").mock(
+        return_value=httpx.Response(200, content=b" " * (CAP + 1))
+    )
+    async with _client(max_response_bytes=CAP, max_retries=0) as client:
+        results = await client.multi_status([("+33612345678", 1)])
+    [outcome] = results
+    assert isinstance(outcome, Unresolved)
+    assert outcome.reason is UnresolvedReason.MALFORMED_RESPONSE
+
+
+def test_max_response_bytes_is_validated() -> None:
+    from partner_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="max_response_bytes"):
+        SMSPartnerClient(api_key="k", max_response_bytes=0)
