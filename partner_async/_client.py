@@ -32,6 +32,7 @@ from ._runner import (
     Requester,
     RetryableFailure,
 )
+from ._secret import Secret
 from ._status import DeliveryStatus
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, HTTPClient, Timeout, Transport, redact
 from ._wire import DECODERS
@@ -113,7 +114,7 @@ class _Client(Generic[R]):
             raise ConfigurationError(
                 f"no API key: pass api_key=... or set the {self._env_var} environment variable"
             )
-        self.__api_key = key
+        self.__api_key = Secret(key)
         self.base_url = _check_base_url(base_url or self._default_base_url)
         self.max_concurrency = _positive_int("max_concurrency", max_concurrency)
         if max_requests_per_second is not None and not max_requests_per_second > 0:
@@ -140,7 +141,7 @@ class _Client(Generic[R]):
         self._closed = False
 
     @property
-    def _api_key(self) -> str:
+    def _api_key(self) -> Secret:
         return self.__api_key
 
     def __repr__(self) -> str:
@@ -216,7 +217,7 @@ class _Client(Generic[R]):
         except Rejected as refusal:
             raise refusal.error from None
         except PartnerError as exc:
-            exc.args = tuple(redact(str(a), self.__api_key) for a in exc.args)
+            exc.args = tuple(redact(self.__api_key.redact(str(a))) for a in exc.args)
             raise
         return report
 

@@ -32,7 +32,8 @@ from ._merge import match_entries
 from ._models import StatusQuery, Unresolved, UnresolvedReason
 from ._results import CallStats, Outcome
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import RawResponse, Timeout, Transport
+from ._secret import Secret, SecretBody
+from ._transport import Params, RawResponse, Timeout, Transport
 from ._wire import ErrorBody, MultiStatusBody, decode_multi_status, encode_multi_status
 
 __all__ = [
@@ -167,8 +168,8 @@ class Requester:
         policy: RetryPolicy,
         timeout: Timeout,
         stats: CallStats,
-        params: dict[str, str] | None = None,
-        json_body: bytes | None = None,
+        params: Params | None = None,
+        json_body: SecretBody | None = None,
         items: int = 0,
     ) -> T:
         """Send until an answer decodes, a failure is final, or retries run out.
@@ -242,12 +243,12 @@ class BatchSettings:
 
     requester: Requester
     url: str
-    api_key: str
+    api_key: Secret
     region: str
     policy: RetryPolicy
     timeout: Timeout
     decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
-    params: dict[str, str] | None = None
+    params: Params | None = None
 
 
 async def run_batch(

@@ -14,7 +14,7 @@ import logging
 import re
 import ssl
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 import anyio
@@ -23,6 +23,7 @@ import httpx
 import sniffio
 
 from ._exceptions import RequestTimeoutError, ResponseFormatError, TransportError
+from ._secret import Secret, SecretBody
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "HTTPClient",
+    "Params",
     "RawResponse",
     "Timeout",
     "Transport",
@@ -42,6 +44,22 @@ __all__ = [
 Timeout: TypeAlias = "float | httpx.Timeout | None"
 #: What ``http_client=`` accepts.
 HTTPClient: TypeAlias = httpx.AsyncClient
+#: Query parameters; a :class:`Secret` value is revealed only where the request is built.
+Params: TypeAlias = "Mapping[str, str | Secret]"
+
+
+def _reveal(params: Params | None) -> dict[str, str] | None:
+    if params is None:
+        return None
+    return {k: v.reveal() if isinstance(v, Secret) else v for k, v in params.items()}
+
+
+def _secrets_of(params: Params | None, json_body: SecretBody | None) -> list[Secret]:
+    found = [v for v in params.values() if isinstance(v, Secret)] if params else []
+    if json_body is not None:
+        found.append(json_body.secret)
+    return found
+
 
 #: The default cap on one answer, compressed and decompressed: 16 MiB. A 500-entry
 #: multi-status answer is ~75 KB in JSON and ~105 KB in XML, so this is over 150x headroom
@@ -98,7 +116,7 @@ class RawResponse:
     """An HTTP answer reduced to what the decoders need."""
 
     status_code: int
-    content: bytes
+    content: bytes = attrs.field(repr=False)  # the server's text: never shown in a repr
     content_type: str
     retry_after: str | None
 
@@ -332,11 +350,15 @@ class Transport:
         url: str,
         *,
         timeout: Timeout,
-        params: dict[str, str] | None = None,
-        json_body: bytes | None = None,
+        params: Params | None = None,
+        json_body: SecretBody | None = None,
     ) -> RawResponse:
         """Send one request and read the whole body (at most ``max_response_bytes``,
         compressed and decompressed).
+
+        The secrets in ``params`` and ``json_body`` are revealed only to the HTTP library,
+        and masked in the answer's body before anything reads it (a server echoing the
+        request cannot put the key into an error, a log line or a result).
 
         Raises :class:`RequestTimeoutError` or :class:`TransportError` (messages redacted,
         no chained httpx error) when no HTTP answer arrives, and
@@ -366,12 +388,21 @@ class Transport:
                 error = f"{type(exc).__name__}: {exc}"
         if scope.cancelled_caught:
             raise RequestTimeoutError(f"no complete answer within {deadline:g} s")
+        secrets = _secrets_of(params, json_body)
         if error is not None:
+            for secret in secrets:
+                error = secret.redact(error)
             # Raised without the library's error chained: it references the request URL.
             if timed_out:
                 raise RequestTimeoutError(redact(error)) from None
             raise TransportError(redact(error)) from None
         assert response is not None
+        if secrets:
+            content = response.content
+            for secret in secrets:
+                content = secret.redact_bytes(content)
+            if content is not response.content:
+                response = attrs.evolve(response, content=content)
         return response
 
     async def _send(
@@ -379,21 +410,21 @@ class Transport:
         client: httpx.AsyncClient,
         method: str,
         url: str,
-        params: dict[str, str] | None,
-        json_body: bytes | None,
+        params: Params | None,
+        json_body: SecretBody | None,
         timeout: Timeout,
     ) -> RawResponse:
         """One request through ``httpx.AsyncClient.send``."""
         request = client.build_request(
             method,
             url,
-            params=params,
-            content=json_body,
+            params=_reveal(params),
+            content=None if json_body is None else json_body.reveal(),
             headers=_JSON_BODY if json_body is not None else None,
             timeout=self._httpx_timeout(timeout),
         )
         if json_body is not None:
-            request.stream = _Body(json_body)
+            request.stream = _Body(json_body.reveal())
         request.headers["Accept-Encoding"] = _HEADERS["Accept-Encoding"]
         response = await client.send(request, stream=True)
         try:
@@ -483,8 +514,8 @@ class _DirectPool:
         self,
         method: str,
         url: str,
-        params: dict[str, str] | None,
-        json_body: bytes | None,
+        params: Params | None,
+        json_body: SecretBody | None,
         timeout: Timeout,
     ) -> RawResponse:
         """One request on the session, its whole body read."""
@@ -495,8 +526,8 @@ class _DirectPool:
         async with self.session().request(
             method,
             url,
-            params=params,
-            data=json_body,
+            params=_reveal(params),
+            data=None if json_body is None else json_body.reveal(),
             headers=self._post_headers if json_body is not None else None,
             timeout=client_timeout,
             allow_redirects=False,

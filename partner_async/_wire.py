@@ -32,6 +32,7 @@ from ._models import (
     SMSRecipient,
     StatusResult,
 )
+from ._secret import Secret, SecretBody
 from ._status import DeliveryStatus, parse_status
 
 __all__ = [
@@ -284,13 +285,17 @@ def structure_status_result(entry: dict[str, Any], _: object = None) -> StatusRe
     )
 
 
-def encode_multi_status(api_key: str, queries: Sequence[tuple[str, int]]) -> bytes:
-    """The multi-status request body for ``(e164_phone, message_id)`` pairs."""
-    return orjson.dumps(
-        {
-            "apiKey": api_key,
-            "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in queries],
-        }
+def encode_multi_status(api_key: Secret, queries: Sequence[tuple[str, int]]) -> SecretBody:
+    """The multi-status request body for ``(e164_phone, message_id)`` pairs (the key is
+    revealed only inside this expression: no frame holds it in clear)."""
+    return SecretBody(
+        orjson.dumps(
+            {
+                "apiKey": api_key.reveal(),
+                "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in queries],
+            }
+        ),
+        api_key,
     )
 
 

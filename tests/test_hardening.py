@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import pickle
+import traceback
 from collections.abc import Iterator
 
 import anyio
@@ -11,6 +14,8 @@ import pytest
 import respx
 
 from partner_async import (
+    AuthenticationError,
+    MessageNotFoundError,
     ResponseFormatError,
     SMSPartnerClient,
     StatusResult,
@@ -278,3 +283,99 @@ def test_max_response_bytes_is_validated() -> None:
 
     with pytest.raises(ConfigurationError, match="max_response_bytes"):
         SMSPartnerClient(api_key="k", max_response_bytes=0)
+
+
+# -- the key out of every repr, frame local and server text --------------------------
+
+
+def _with_locals(exc: BaseException) -> str:
+    """The traceback as ``pytest --showlocals``, Sentry or rich would print it."""
+    return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+
+
+def _echo(request: httpx.Request, code: int) -> httpx.Response:
+    """A server that puts the whole request (URL and body) into its error message."""
+    text = f"{request.method} {request.url} {request.content.decode()}"
+    return httpx.Response(200, json={"success": False, "code": code, "message": text})
+
+
+async def test_no_key_in_the_frame_locals_of_a_failing_multi_status(fake_api: FakeAPI) -> None:
+    def fail(progress: object) -> None:
+        raise RuntimeError("the caller's progress callback failed")
+
+    async with _client() as client:
+        with pytest.raises(RuntimeError) as caught:
+            await client.multi_status([("+33612345678", 1)], progress=fail)
+    text = _with_locals(caught.value)
+    assert "settings = BatchSettings(" in text  # the frames and their locals are there
+    assert API_KEY not in text
+
+
+@pytest.mark.parametrize("endpoint", ["multi", "bulk"])
+async def test_no_key_in_the_frame_locals_of_an_authentication_error(
+    router: respx.MockRouter, endpoint: str
+) -> None:
+    router.post(f"{SMS_BASE}/multi-status").mock(
+        return_value=httpx.Response(200, json={"success": False, "code": 10, "message": "no"})
+    )
+    router.get(f"{SMS_BASE}/bulk-status").mock(
+        return_value=httpx.Response(200, json={"success": False, "code": 10, "message": "no"})
+    )
+    async with _client() as client:
+        with pytest.raises(AuthenticationError) as caught:
+            if endpoint == "multi":
+                await client.multi_status([("+33612345678", 1)])
+            else:
+                await client.bulk_status(300)
+    text = _with_locals(caught.value)
+    assert "params = " in text or "json_body = " in text
+    assert API_KEY not in text
+
+
+def test_secrets_have_redacted_reprs() -> None:
+    from partner_async._secret import Secret, SecretBody
+
+    secret = Secret(API_KEY)
+    body = SecretBody(API_KEY.encode(), secret)
+    assert API_KEY not in f"{secret!r} {secret} {body!r} {[secret, body]!r}"
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+
+
+async def test_a_server_echoing_the_request_never_puts_the_key_anywhere(
+    router: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    codes = iter([500, 2, 5, 5])  # retried, split (INFO line), then rejected
+    router.post(f"{SMS_BASE}/multi-status").mock(
+        side_effect=lambda request: _echo(request, next(codes))
+    )
+    router.get(f"{SMS_BASE}/bulk-status").mock(side_effect=lambda request: _echo(request, 4))
+    texts: list[str] = []
+    async with _client() as client:
+        results = await client.multi_status([("+33612345678", 1), ("+33612345679", 2)])
+        texts += [repr(results), *map(repr, results), *(o.detail for o in results.unresolved)]
+        with pytest.raises(MessageNotFoundError) as caught:
+            await client.bulk_status(300)
+        texts += [str(caught.value), repr(caught.value), caught.value.message]
+    router.post(f"{SMS_BASE}/multi-status").mock(side_effect=lambda request: _echo(request, 10))
+    async with _client() as client:
+        with pytest.raises(AuthenticationError) as auth:
+            await client.multi_status([("+33612345678", 1)])
+        texts += [str(auth.value), auth.value.message]
+    texts += [record.getMessage() for record in caplog.records]
+    assert any("refused" in t for t in texts) and any("***" in t for t in texts)
+    assert all(API_KEY not in t for t in texts)
+
+
+@pytest.mark.parametrize("pool", ["own", "caller"])
+async def test_an_echoing_server_over_loopback_gets_the_key_masked(
+    hostile: HostileServer, pool: str
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx.AsyncClient()) if pool == "caller" else None
+        client = await stack.enter_async_context(_hostile_client(hostile, "echo", http))
+        with pytest.raises(AuthenticationError) as caught:
+            await client.multi_status([("+33612345678", 1)])
+    assert "apiKey" in caught.value.message and API_KEY not in caught.value.message
+    assert API_KEY not in _with_locals(caught.value)
