@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import pickle
+import subprocess
+import sys
 import traceback
 from collections.abc import Iterator
 
@@ -17,6 +19,7 @@ from partner_async import (
     AuthenticationError,
     MessageNotFoundError,
     ResponseFormatError,
+    RetryPolicy,
     SMSPartnerClient,
     StatusResult,
     Unresolved,
@@ -379,3 +382,31 @@ async def test_an_echoing_server_over_loopback_gets_the_key_masked(
             await client.multi_status([("+33612345678", 1)])
     assert "apiKey" in caught.value.message and API_KEY not in caught.value.message
     assert API_KEY not in _with_locals(caught.value)
+
+
+# -- smaller: Retry-After floor, NullHandler ----------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["0", "-5"])
+async def test_a_zero_or_negative_retry_after_keeps_the_backoff(
+    fake_api: FakeAPI, header: str
+) -> None:
+    for attempt in range(3):
+        fake_api.script[attempt] = httpx.Response(503, headers={"Retry-After": header})
+    clock = FakeClock()
+    policy = RetryPolicy(max_retries=3, backoff_base=1, backoff_max=4)
+    async with _client(clock=clock, retry=policy) as client:
+        results = await client.multi_status([("+33612345678", 1)])
+    assert isinstance(results[0], StatusResult)
+    assert len(clock.sleeps) == 3
+    assert all(0 < s <= cap for s, cap in zip(clock.sleeps, [1, 2, 4], strict=True))
+
+
+def test_the_sdk_logger_prints_nothing_when_the_app_configured_nothing() -> None:
+    code = (
+        "import logging, partner_async\n"
+        "logging.getLogger('partner_async').warning('POST /multi-status failed; retry 1/3')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert done.stderr == ""
