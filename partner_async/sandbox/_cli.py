@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 from collections.abc import Sequence
 
 from ._config import FAULT_KINDS, FaultConfig, SandboxConfig
@@ -31,6 +32,18 @@ def _scheduled(text: str) -> tuple[int, str]:
     return int(number), kind
 
 
+def _loopback(text: str) -> str:
+    """``--host``: a loopback address only (the emulator accepts any key it is given)."""
+    host = text.strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a loopback address (e.g. 127.0.0.1)")
+    return host
+
+
 def build_parser(prog: str = "python -m partner_async.sandbox") -> argparse.ArgumentParser:
     """The argument parser of the sandbox command line."""
     parser = argparse.ArgumentParser(
@@ -38,7 +51,8 @@ def build_parser(prog: str = "python -m partner_async.sandbox") -> argparse.Argu
         description="Serve a local emulator of the SMS Partner / Mail Partner status APIs.",
     )
     add = parser.add_argument
-    add("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    add("--host", default="127.0.0.1", type=_loopback,
+        help="loopback address to bind (default 127.0.0.1)")  # fmt: skip
     add("--port", type=int, default=8080, help="port to bind, 0 for any free one (default 8080)")
     add("--seed", type=int, default=0, help="seed of the deterministic data (default 0)")
     add("--api-key", action="append", dest="api_keys", metavar="KEY",
