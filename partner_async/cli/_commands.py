@@ -519,10 +519,17 @@ class _StatusJob:
         rounds = Rounds(self.display, self.total, "checking")
         progress = _Counting(rounds, self.tally)
         async with SMSPartnerClient(**self.options) as client:
-            first = await client.multi_status(self._queries(), progress=progress)
-            self.first_pass = list(first)
-            requests, retries = first.stats.requests, first.stats.retries
-            pending = [_key(o) for o in self.first_pass if _not_final(o)]
+            # The first pass is streamed into ``first_pass`` batch by batch, so Ctrl-C
+            # during it still writes every outcome obtained (save_partial).
+            first_pass: list[StatusResult | Unresolved] = []
+            self.first_pass = first_pass
+            async with client.iter_multi_status(
+                self._queries(), ordered=True, dedupe_window=None, progress=progress
+            ) as batches:
+                async for batch in batches:
+                    first_pass.extend(batch.outcomes)
+            requests, retries = self.tally.requests, self.tally.retries
+            pending = [_key(o) for o in first_pass if _not_final(o)]
             if pending and deadline > time.monotonic():
                 await _pause(min(poll_interval, deadline - time.monotonic()))
                 later = await client.wait_for_final(

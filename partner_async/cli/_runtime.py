@@ -6,6 +6,7 @@ authentication error (``Error: ...`` on stderr, never a traceback); 130 interrup
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -72,6 +73,13 @@ def run_async(
     try:
         return anyio.run(main, backend="asyncio")
     except KeyboardInterrupt:
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except asyncio.CancelledError:
+        # Python 3.10: Ctrl-C cancels the main task and anyio's runner cannot turn that
+        # back into KeyboardInterrupt (tasks have no ``uncancel`` before 3.11), so the
+        # cancellation itself escapes ``anyio.run``: nothing else cancels the main task.
+        if sys.version_info >= (3, 11):
+            raise
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except InputFormatError as exc:
         fail(str(exc), *secrets)
