@@ -40,11 +40,13 @@ from ._io import (
     open_input,
     open_output,
     read_in_thread,
+    same_file,
 )
 from ._progress import Reporter, Rounds, reporter
 from ._runtime import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_SAME_FILE,
     EXIT_UNRESOLVED,
     EXIT_USAGE,
     fail,
@@ -387,6 +389,13 @@ def status(
     """
     if sandbox and (api_key is not None or base_url is not None):
         fail("--sandbox runs against the embedded emulator: drop --api-key and --base-url")
+    if output is not None and same_file(input_path, output):
+        click.echo(
+            f"Error: the output {output} is the input file: it would be overwritten while "
+            "being read. Write the results to another file.",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_SAME_FILE)
     try:
         source = open_input(input_path, input_format)
     except InputFormatError as exc:

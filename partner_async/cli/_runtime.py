@@ -23,6 +23,7 @@ from ._io import InputFormatError
 __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_SAME_FILE",
     "EXIT_UNRESOLVED",
     "EXIT_USAGE",
     "CliError",
@@ -35,6 +36,8 @@ __all__ = [
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 1
 EXIT_UNRESOLVED: Final = 2
+#: ``status -o`` names the input file (also through a link): refused, nothing touched.
+EXIT_SAME_FILE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 
 #: Environment variables that may hold secrets: their values are masked in any message.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,79 @@ def test_ctrl_c_in_the_first_pass_of_wait_writes_what_was_answered(
         check_against_truth(row, sandbox_app)
     assert f"Interrupted: {len(rows):,} result rows written to {out}." in result.stderr
     assert not list(tmp_path.glob(".out.csv*"))  # no temporary file left behind
+
+
+@pytest.mark.parametrize("link", ["same", "hard", "symbolic"])
+def test_an_output_that_is_the_input_is_refused_and_untouched(
+    tmp_path: Path, invoke: Invoke, link: str
+) -> None:
+    source = write_csv(tmp_path / "in.csv", make_queries(500, seed=3))
+    before = source.read_bytes()
+    out = tmp_path / "alias.csv"
+    if link == "same":
+        out = source
+    elif link == "hard":
+        os.link(source, out)
+    else:
+        out.symlink_to(source)
+
+    result = invoke("status", str(source), "-o", str(out))
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: the output {out} is the input file")
+    assert "Traceback" not in result.stderr
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"in.csv", out.name})
+
+
+def test_the_output_is_renamed_into_place_at_the_end(
+    tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partner_async.cli import _commands
+
+    queries = make_queries(1000, seed=4)
+    source = write_csv(tmp_path / "in.csv", queries)
+    out = tmp_path / "out.csv"
+    out.write_text("previous results\n", encoding="utf-8")
+    out.chmod(0o640)
+    during: list[tuple[str, list[str]]] = []
+    original = _commands._Counting.__call__
+
+    def spy(self: Any, progress: Any) -> None:
+        original(self, progress)
+        during.append((out.read_text(encoding="utf-8"), [p.name for p in tmp_path.iterdir()]))
+
+    monkeypatch.setattr(_commands._Counting, "__call__", spy)
+    result = invoke("status", str(source), "-o", str(out), "--batch-size", "100")
+
+    assert result.exit_code == 0, result.output
+    assert len(during) == 10
+    # mid-run: the old file untouched, the rows go to a temporary file next to it
+    assert all(text == "previous results\n" for text, _ in during)
+    temporary = [
+        any(n.startswith(".out.csv.") and n.endswith(".partial") for n in names)
+        for _, names in during
+    ]
+    assert sum(temporary) >= 8
+    rows = read_csv(out.read_text(encoding="utf-8"))
+    assert [(r["phone_number"], int(r["message_id"])) for r in rows] == queries
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_ctrl_c_while_streaming_to_a_file_renames_what_was_written(
+    tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_after(monkeypatch, 3)
+    queries = make_queries(2000, seed=9)
+    source = write_csv(tmp_path / "in.csv", queries)
+    out = tmp_path / "out.csv"
+
+    result = invoke("status", str(source), "-o", str(out), "--batch-size", "100")
+
+    assert result.exit_code == 130
+    rows = read_csv(out.read_text(encoding="utf-8"))
+    assert 100 <= len(rows) < 2000
+    assert [(r["phone_number"], int(r["message_id"])) for r in rows] == queries[: len(rows)]
+    assert f"Interrupted: {len(rows):,} result rows written to {out}." in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
