@@ -49,6 +49,7 @@ from ._runtime import (
     EXIT_SAME_FILE,
     EXIT_UNRESOLVED,
     EXIT_USAGE,
+    CliInputError,
     fail,
     redact,
     run_async,
@@ -445,6 +446,14 @@ def status(
             where = f" to {output}" if output not in (None, "-") else ""
             click.echo(f"Interrupted: {rows:,} result rows written{where}.", err=True)
         raise
+    except CliInputError as exc:
+        # The input failed mid-run (a byte that is not UTF-8, a huge CSV field): the
+        # rows before it are written; say so, then the summary, exit code 1.
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        tally.read = source.rows_read
+        if not quiet:
+            click.echo(tally.line(time.monotonic() - started), err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from None
     finally:
         tally.read = source.rows_read
     if not quiet:

@@ -110,7 +110,10 @@ class QuerySource:
 
     def _read_header(self) -> tuple[int, int]:
         assert self._reader is not None
-        header = next(self._reader, None)
+        try:
+            header = next(self._reader, None)
+        except csv.Error as exc:
+            raise self._unreadable(exc, 1) from None
         if header is None:
             raise InputFormatError(
                 f"{self.name}: empty input, expected a CSV header with a phone-number "
@@ -135,12 +138,41 @@ class QuerySource:
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return self._iter_csv() if self.format == "csv" else self._iter_jsonl()
 
+    def _unreadable(self, exc: Exception, line: int | None) -> InputFormatError:
+        """The one-line error for a row that cannot be read at all."""
+        where = f"{self.name}, line {line}" if line else self.name
+        if isinstance(exc, UnicodeDecodeError):
+            return InputFormatError(
+                f"{where}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} after "
+                f"{self.rows_read:,} rows); save the file as UTF-8"
+            )
+        if "field larger than field limit" in str(exc):
+            return InputFormatError(
+                f"{where}: a CSV field is larger than {csv.field_size_limit():,} characters "
+                "(an unclosed quote?)"
+            )
+        return InputFormatError(f"{where}: not valid CSV ({exc})")
+
+    def _rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+        """``reader``'s rows; an undecodable byte or a broken CSV row raises
+        :class:`InputFormatError` naming the line, not a Python traceback."""
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:  # decoded by 8 KB chunks: no exact line
+                raise self._unreadable(exc, None) from None
+            except csv.Error as exc:
+                raise self._unreadable(exc, getattr(reader, "line_num", 0)) from None
+            yield row
+
     def _iter_csv(self) -> Iterator[tuple[Any, Any]]:
         assert self._reader is not None
         assert self._columns is not None
         phone, message_id = self._columns
         width = max(phone, message_id) + 1
-        for row in self._reader:
+        for row in self._rows(self._reader):
             if not row:
                 continue
             self.rows_read += 1
@@ -152,8 +184,14 @@ class QuerySource:
                     row[message_id] if message_id < len(row) else "",
                 )
 
+    def _lines(self) -> Iterator[str]:
+        try:
+            yield from self._stream
+        except UnicodeDecodeError as exc:
+            raise self._unreadable(exc, None) from None
+
     def _iter_jsonl(self) -> Iterator[tuple[Any, Any]]:
-        for number, line in enumerate(self._stream, 1):
+        for number, line in enumerate(self._lines(), 1):
             if not line.strip():
                 continue
             self.rows_read += 1

@@ -27,6 +27,7 @@ __all__ = [
     "EXIT_UNRESOLVED",
     "EXIT_USAGE",
     "CliError",
+    "CliInputError",
     "fail",
     "redact",
     "run_async",
@@ -50,6 +51,10 @@ class CliError(click.ClickException):
     """A one-line ``Error: ...`` on stderr and exit code 1."""
 
     exit_code = EXIT_USAGE
+
+
+class CliInputError(CliError):
+    """The input failed while being read (``status`` adds the summary)."""
 
 
 def redact(text: str, *secrets: str | None) -> str:
@@ -85,7 +90,7 @@ def run_async(
             raise
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except InputFormatError as exc:
-        fail(str(exc), *secrets)
+        raise CliInputError(redact(" ".join(str(exc).split()), *secrets)) from None
     except ConfigurationError as exc:
         message = str(exc)
         if message.startswith("no API key"):

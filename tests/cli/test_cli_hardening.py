@@ -130,3 +130,42 @@ def test_ctrl_c_while_streaming_to_a_file_renames_what_was_written(
     assert [(r["phone_number"], int(r["message_id"])) for r in rows] == queries[: len(rows)]
     assert f"Interrupted: {len(rows):,} result rows written to {out}." in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def _csv_lines(queries: list[tuple[str, int]]) -> bytes:
+    return b"".join(f"{p},{m}\n".encode() for p, m in queries)
+
+
+@pytest.mark.parametrize("problem", ["latin-1", "huge field"])
+def test_an_input_failing_mid_run_gives_an_error_line_and_the_summary(
+    tmp_path: Path, invoke: Invoke, problem: str
+) -> None:
+    queries = make_queries(1500, seed=12)
+    bad = b"+33612345678,caf\xe9\n" if problem == "latin-1" else b'+336,"' + b"9" * 200_000
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"phoneNumber,messageId\n" + _csv_lines(queries) + bad + b"\n")
+    assert source.stat().st_size > 8192 + 200
+    out = tmp_path / "out.csv"
+
+    result = invoke("status", str(source), "-o", str(out), "--batch-size", "100")
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    if problem == "latin-1":
+        assert "not UTF-8 text (byte 0xe9" in error
+    else:
+        assert "a CSV field is larger than 131,072 characters" in error
+    assert "distinct queries" in result.stderr.splitlines()[-1]  # the summary, last
+    rows = read_csv(out.read_text(encoding="utf-8"))
+    assert [(r["phone_number"], int(r["message_id"])) for r in rows] == queries[: len(rows)]
+    assert len(rows) < len(queries)  # what was answered before the input failed
+
+
+def test_a_latin_1_jsonl_input_is_an_error_line(tmp_path: Path, invoke: Invoke) -> None:
+    source = tmp_path / "in.jsonl"
+    line = b'{"phoneNumber": "+33612345678", "messageId": 1}\n'
+    source.write_bytes(line * 300 + b'{"phoneNumber": "caf\xe9", "messageId": 2}\n')
+    result = invoke("status", str(source))
+    assert result.exit_code == 1
+    assert "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
