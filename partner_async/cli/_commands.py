@@ -6,6 +6,7 @@ import contextlib
 import io
 import ipaddress
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -169,8 +170,16 @@ def _connection_options(env_var: str) -> Callable[[F], F]:
                 metavar="KEY",
                 default=None,
                 show_default=False,
-                help=f"The API key (default: ${env_var}; prefer the variable, "
-                "arguments are visible to other local users). Never printed.",
+                help=f"The API key (default: ${env_var}, else a hidden prompt on a "
+                "terminal; prefer the variable or --api-key-file, arguments are visible to "
+                "other local users). Never printed.",
+            ),
+            click.option(
+                "--api-key-file",
+                metavar="PATH",
+                type=click.Path(dir_okay=False, allow_dash=False),
+                default=None,
+                help="Read the API key from the first line of this file.",
             ),
             click.option(
                 "--base-url",
@@ -204,6 +213,45 @@ def _connection_options(env_var: str) -> Callable[[F], F]:
         return function
 
     return decorate
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _api_key(
+    api_key: str | None,
+    api_key_file: str | None,
+    env_var: str,
+    *,
+    sandbox: bool,
+    stdin_is_input: bool = False,
+) -> str | None:
+    """The key from ``--api-key``, ``--api-key-file`` (first line), else None (the SDK
+    reads ``env_var``), or, when that is unset too and stdin is a terminal that is not the
+    input, a hidden prompt."""
+    if api_key is not None and api_key_file is not None:
+        fail("give --api-key or --api-key-file, not both", api_key)
+    if api_key_file is not None:
+        if sandbox:
+            fail("--sandbox runs against the embedded emulator: drop --api-key-file")
+        try:
+            with open(api_key_file, encoding="utf-8") as stream:
+                api_key = stream.readline(4096).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read the API key file {api_key_file}: {getattr(exc, 'strerror', exc)}")
+        if not api_key:
+            fail(f"the API key file {api_key_file} is empty")
+        return api_key
+    if (
+        api_key is None
+        and not sandbox
+        and not os.environ.get(env_var)
+        and not stdin_is_input
+        and _stdin_is_terminal()
+    ):
+        api_key = click.prompt("API key", hide_input=True, err=True).strip() or None
+    return api_key
 
 
 def _connection(
@@ -358,6 +406,7 @@ def status(
     output_format: str | None,
     input_format: str | None,
     api_key: str | None,
+    api_key_file: str | None,
     base_url: str | None,
     timeout: float,
     retries: int,
@@ -397,6 +446,13 @@ def status(
             err=True,
         )
         raise click.exceptions.Exit(EXIT_SAME_FILE)
+    api_key = _api_key(
+        api_key,
+        api_key_file,
+        "SMSPARTNER_API_KEY",
+        sandbox=sandbox,
+        stdin_is_input=input_path == "-",
+    )
     try:
         source = open_input(input_path, input_format)
     except InputFormatError as exc:
@@ -675,6 +731,7 @@ _JSON_OPTION = click.option(
 def sms_status(
     message_id: str,
     api_key: str | None,
+    api_key_file: str | None,
     base_url: str | None,
     timeout: float,
     retries: int,
@@ -685,6 +742,7 @@ def sms_status(
 
     A table on a terminal, JSON otherwise (or with --json).
     """
+    api_key = _api_key(api_key, api_key_file, "SMSPARTNER_API_KEY", sandbox=sandbox)
     with _maybe_sandbox(sandbox) as server:
         key, url = _connection(sandbox, api_key, base_url, server)
 
@@ -705,6 +763,7 @@ def sms_status(
 def mail_status(
     message_id: str,
     api_key: str | None,
+    api_key_file: str | None,
     base_url: str | None,
     timeout: float,
     retries: int,
@@ -715,6 +774,7 @@ def mail_status(
 
     A table on a terminal, JSON otherwise (or with --json).
     """
+    api_key = _api_key(api_key, api_key_file, "MAILPARTNER_API_KEY", sandbox=sandbox)
     with _maybe_sandbox(sandbox) as server:
         key, url = _connection(sandbox, api_key, base_url, server, mail=True)
 

@@ -11,7 +11,7 @@ import pytest
 
 from partner_async.sandbox import SandboxApp
 
-from .conftest import Invoke, make_queries, read_csv, write_csv
+from .conftest import KEY, Invoke, make_queries, read_csv, write_csv
 from .test_status import check_against_truth
 
 
@@ -169,3 +169,61 @@ def test_a_latin_1_jsonl_input_is_an_error_line(tmp_path: Path, invoke: Invoke) 
     result = invoke("status", str(source))
     assert result.exit_code == 1
     assert "not UTF-8 text" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_key_from_a_file(tmp_path: Path, invoke: Invoke, sandbox_server: Any) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(f"{KEY}\n", encoding="utf-8")
+    source = write_csv(tmp_path / "in.csv", make_queries(20, seed=1))
+    base = ["--base-url", sandbox_server.sms_base_url]
+    result = invoke("status", str(source), *base, "--api-key-file", str(key_file), connect=False)
+    assert result.exit_code == 0, result.output
+    assert len(read_csv(result.stdout)) == 20
+
+    both = invoke("status", str(source), *base, "--api-key-file", str(key_file), "--api-key", KEY,
+                  connect=False)  # fmt: skip
+    assert both.exit_code == 1
+    assert "Error: give --api-key or --api-key-file, not both" in both.stderr
+
+    empty = tmp_path / "empty"
+    empty.write_text("\n", encoding="utf-8")
+    result = invoke("sms-status", "1", *base, "--api-key-file", str(empty), connect=False)
+    assert result.exit_code == 1
+    assert f"Error: the API key file {empty} is empty" in result.stderr
+
+    missing = invoke("sms-status", "1", *base, "--api-key-file", str(tmp_path / "no"),
+                     connect=False)  # fmt: skip
+    assert missing.exit_code == 1 and "cannot read the API key file" in missing.stderr
+
+
+def test_a_hidden_prompt_on_a_terminal_when_no_key_is_given(
+    tmp_path: Path, invoke: Invoke, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from partner_async.cli import _commands
+
+    monkeypatch.setattr(_commands, "_stdin_is_terminal", lambda: True)
+    source = write_csv(tmp_path / "in.csv", make_queries(20, seed=1))
+    result = invoke(
+        "status", str(source), "--base-url", sandbox_server.sms_base_url,
+        input=f"{KEY}\n", connect=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "API key:" in result.stderr
+    assert len(read_csv(result.stdout)) == 20
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_no_prompt_when_stdin_is_the_input_or_not_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from partner_async.cli import _commands, cli
+
+    monkeypatch.setattr(_commands, "_stdin_is_terminal", lambda: terminal)
+    source = str(write_csv(tmp_path / "in.csv", [])) if not terminal else "-"
+    result = CliRunner().invoke(cli, ["status", source], input="phoneNumber,messageId\n")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: no API key: pass --api-key or set SMSPARTNER_API_KEY (or try --sandbox)\n"
+    )
