@@ -9,7 +9,8 @@ The first path segment picks the behaviour, so one server serves every test:
 - ``nolength``: no length, no chunking, body until the client hangs up (read to close);
 - ``gzip``: a valid gzip answer with one Delivered entry per query;
 - ``deflate``: the same, deflate (zlib) encoded;
-- ``echo``: a vendor error whose message echoes the whole request (key included).
+- ``echo``: a vendor error (code 10) whose message echoes the whole request, key included;
+- ``echo-reject``: the same with code 5 (the batch's queries end rejected).
 
 It also runs as a script (``python -m tests._hostile PORT``) for measurements.
 """
@@ -96,9 +97,10 @@ class _Handler(socketserver.BaseRequestHandler):
             )
             packed = gzip.compress(answer) if mode == "gzip" else zlib.compress(answer)
             sock.sendall(_head(len(packed), f"Content-Encoding: {mode}\r\n") + packed)
-        elif mode == "echo":
+        elif mode in ("echo", "echo-reject"):
             text = request.decode("utf-8", "replace")
-            answer = orjson.dumps({"success": False, "code": 10, "message": text})
+            code = 10 if mode == "echo" else 5
+            answer = orjson.dumps({"success": False, "code": code, "message": text})
             sock.sendall(_head(len(answer)) + answer)
         else:
             sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

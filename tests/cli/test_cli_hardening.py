@@ -227,3 +227,20 @@ def test_no_prompt_when_stdin_is_the_input_or_not_a_terminal(
     assert result.stderr == (
         "Error: no API key: pass --api-key or set SMSPARTNER_API_KEY (or try --sandbox)\n"
     )
+
+
+def test_the_detail_column_never_shows_a_key_the_server_echoed(
+    tmp_path: Path, invoke: Invoke
+) -> None:
+    from tests._hostile import HostileServer
+
+    source = write_csv(tmp_path / "in.csv", make_queries(3, seed=1))
+    with HostileServer(bomb_size=2**20) as server:
+        result = invoke(
+            "status", str(source), "--base-url", server.base("echo-reject"), "--api-key", KEY,
+            connect=False,
+        )  # fmt: skip
+    assert result.exit_code == 2  # unresolved (rejected); the fixture checks the key is absent
+    rows = read_csv(result.stdout)
+    assert [r["reason"] for r in rows] == ["rejected"] * 3
+    assert all("apiKey" in r["detail"] and "***" in r["detail"] for r in rows)
