@@ -97,7 +97,9 @@ def test_the_output_is_renamed_into_place_at_the_end(
         during.append((out.read_text(encoding="utf-8"), [p.name for p in tmp_path.iterdir()]))
 
     monkeypatch.setattr(_commands._Counting, "__call__", spy)
-    result = invoke("status", str(source), "-o", str(out), "--batch-size", "100")
+    result = invoke(
+        "status", str(source), "-o", str(out), "--batch-size", "100", "--concurrency", "1"
+    )
 
     assert result.exit_code == 0, result.output
     assert len(during) == 10
@@ -122,7 +124,9 @@ def test_ctrl_c_while_streaming_to_a_file_renames_what_was_written(
     source = write_csv(tmp_path / "in.csv", queries)
     out = tmp_path / "out.csv"
 
-    result = invoke("status", str(source), "-o", str(out), "--batch-size", "100")
+    result = invoke(
+        "status", str(source), "-o", str(out), "--batch-size", "100", "--concurrency", "1"
+    )
 
     assert result.exit_code == 130
     rows = read_csv(out.read_text(encoding="utf-8"))
