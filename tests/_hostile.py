@@ -9,6 +9,7 @@ The first path segment picks the behaviour, so one server serves every test:
 - ``nolength``: no length, no chunking, body until the client hangs up (read to close);
 - ``gzip``: a valid gzip answer with one Delivered entry per query;
 - ``deflate``: the same, deflate (zlib) encoded;
+- ``badgzip``: a body announced as gzip that is not;
 - ``echo``: a vendor error (code 10) whose message echoes the whole request, key included;
 - ``echo-reject``: the same with code 5 (the batch's queries end rejected).
 
@@ -97,6 +98,9 @@ class _Handler(socketserver.BaseRequestHandler):
             )
             packed = gzip.compress(answer) if mode == "gzip" else zlib.compress(answer)
             sock.sendall(_head(len(packed), f"Content-Encoding: {mode}\r\n") + packed)
+        elif mode == "badgzip":
+            junk = b"\x1f\x8b\x08\x00" + b"not gzip at all" * 10
+            sock.sendall(_head(len(junk), "Content-Encoding: gzip\r\n") + junk)
         elif mode in ("echo", "echo-reject"):
             text = request.decode("utf-8", "replace")
             code = 10 if mode == "echo" else 5

@@ -249,6 +249,18 @@ async def test_an_oversized_answer_is_malformed_and_stops_at_the_cap(
     assert hostile.hits[mode] - before == 2  # retried once, like any malformed answer
 
 
+@pytest.mark.parametrize("pool", ["own", "caller"])
+async def test_a_corrupt_gzip_answer_is_malformed(hostile: HostileServer, pool: str) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(httpx.AsyncClient()) if pool == "caller" else None
+        client = await stack.enter_async_context(_hostile_client(hostile, "badgzip", http))
+        results = await client.multi_status([("+33612345678", 1)])
+    [outcome] = results
+    assert isinstance(outcome, Unresolved)
+    assert outcome.reason is UnresolvedReason.MALFORMED_RESPONSE
+    assert "gzip body is corrupt" in outcome.detail
+
+
 async def test_an_oversized_bulk_answer_is_a_response_format_error(
     hostile: HostileServer,
 ) -> None:
