@@ -5,6 +5,8 @@
 ...     results = await client.multi_status(pairs)
 """
 
+import logging as _logging
+
 from ._client import MailPartnerClient, SMSPartnerClient
 from ._clock import AnyioClock, Clock
 from ._events import RequestInfo, ResponseInfo, setup_logging
@@ -88,6 +90,10 @@ __all__ = [
     "UnresolvedReason",
     "__version__",
 ]
+
+# A library's logger: records propagate to whatever the application configured, and
+# nothing is printed when it configured nothing (no "last resort" stderr output).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
 
 # Report public names as partner_async.X (as httpx and trio do), not as private modules.
 for _name in __all__:

@@ -57,7 +57,8 @@ from ._runner import (
     RetryableFailure,
     run_batch,
 )
-from ._transport import HTTPClient, Timeout, Transport, redact
+from ._secret import Secret
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, HTTPClient, Timeout, Transport, redact
 from ._wire import DECODERS
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
@@ -152,6 +153,7 @@ class _Client(Generic[R]):
         response_format: Literal["json", "xml"] = "json",
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.deadline = _seconds_or_none("deadline", deadline)
         if response_format not in ("json", "xml"):
@@ -166,7 +168,7 @@ class _Client(Generic[R]):
             raise ConfigurationError(
                 f"no API key: pass api_key=... or set the {self._env_var} environment variable"
             )
-        self.__api_key = key
+        self.__api_key = Secret(key)
         self.base_url = _check_base_url(
             base_url or os.environ.get(self._base_url_env_var) or self._default_base_url
         )
@@ -188,6 +190,7 @@ class _Client(Generic[R]):
             # connection per slot (and a spare) no request waits for a pooled connection.
             max_connections=self.max_concurrency + 1,
             tls=self.base_url.startswith("https:"),
+            max_response_bytes=_positive_int("max_response_bytes", max_response_bytes),
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
@@ -195,7 +198,7 @@ class _Client(Generic[R]):
         self._scopes: set[anyio.CancelScope] = set()  # calls in progress, cancelled by aclose
 
     @property
-    def _api_key(self) -> str:
+    def _api_key(self) -> Secret:
         return self.__api_key
 
     def __repr__(self) -> str:
@@ -308,7 +311,7 @@ class _Client(Generic[R]):
         except Rejected as refusal:
             raise refusal.error from None
         except PartnerError as exc:
-            exc.args = tuple(redact(str(a), self.__api_key) for a in exc.args)
+            exc.args = tuple(redact(self.__api_key.redact(str(a))) for a in exc.args)
             raise
 
     async def _bulk_status(
@@ -473,6 +476,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             decode to the same typed results.
         http_client: a caller-owned ``httpx.AsyncClient``; the SDK never closes it.
         clock: a :class:`Clock` to drive time in tests.
+        max_response_bytes: the most one answer may take, as received and decompressed
+            (16 MiB: over 150x a 500-entry answer); a larger one is a malformed answer.
     """
 
     _env_var = "SMSPARTNER_API_KEY"
@@ -498,6 +503,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
         isolation_budget: int = DEFAULT_ISOLATION_BUDGET,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
         linger_seconds = _seconds_or_none("linger", linger)
@@ -523,6 +529,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             response_format=response_format,
             http_client=http_client,
             clock=clock,
+            max_response_bytes=max_response_bytes,
         )
         self._coalescer = Coalescer(self._limiter, self._clock, self.batch_size, self.linger)
         self._lanes: dict[tuple[object, object], tuple[Hashable, SendBatch]] = {}

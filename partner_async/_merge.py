@@ -10,37 +10,65 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import msgspec
 
 from ._models import StatusResult
 from ._normalize import normalize_phone
 
-__all__ = ["match_entries"]
+__all__ = ["Matched", "match_entries"]
 
 
 _QUERY_OF = operator.attrgetter("phone_number", "message_id")
 
+#: Entries past ``MAX_ENTRIES_FACTOR`` times the batch's size are not looked at: an answer
+#: has one entry per query, and a server sending more gets no more work out of the client.
+MAX_ENTRIES_FACTOR = 2
 
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
+
+class Matched(NamedTuple):
+    """What :func:`match_entries` found."""
+
+    #: Per query of the batch, its entry (with the query's phone number), or None.
+    results: list[StatusResult | None]
+    #: Entries that matched no query, exact duplicates and entries past the cap included.
+    unexpected: int
+    #: Entries for a query already answered in the same answer with another status
+    #: (``success``, ``code`` or ``status_text`` differ): the first entry wins.
+    conflicting: int
+
+
+def _same_answer(a: StatusResult, b: StatusResult) -> bool:
+    return a.success == b.success and a.code == b.code and a.status_text == b.status_text
 
 
 def match_entries(
     batch: Sequence[tuple[str, int]], entries: Sequence[StatusResult], region: str
-) -> tuple[list[StatusResult | None], int]:
-    """Align ``entries`` to ``batch``: a result (or None if missing) per query, and the
-    number of entries that matched no query (duplicates included).
+) -> Matched:
+    """Align ``entries`` to ``batch``: a result (or None if missing) per query, the
+    number of entries that matched no query, and the number that contradicted an earlier
+    entry for the same query.
 
-    Every returned result carries the *query's* phone number, whatever the echo was.
+    Every returned result carries the *query's* phone number, whatever the echo was. The
+    work is O(entries) with a bounded number of phone parses: at most
+    ``MAX_ENTRIES_FACTOR * len(batch)`` entries are looked at, and only an entry whose
+    message id is asked in the batch is parsed. An echo is attributed to a query only
+    when it is the query's own E.164 number written another way (national, ``00``
+    prefix, no ``+``, spaced): never an entry of another country code.
     """
     size = len(batch)
     if len(entries) == size and list(map(_QUERY_OF, entries)) == batch:
-        return list(entries), 0  # every entry echoes its query, in order (no Python per item)
+        # every entry echoes its query, in order (no Python per item)
+        return Matched(list(entries), 0, 0)
+    limit = MAX_ENTRIES_FACTOR * size
+    unexpected = max(len(entries) - limit, 0)  # entries past the cap: ignored
+    conflicting = 0
     results: list[StatusResult | None] = [None] * size
-    leftovers: list[StatusResult] = []
-    for i, entry in enumerate(entries):
-        if i < size:
+    index: dict[tuple[str, int], int] | None = None
+    asked_ids: set[int] = set()
+    for i, entry in enumerate(entries[:limit] if unexpected else entries):
+        if i < size:  # fast path: the entry echoes the query at its own position
             phone, message_id = batch[i]
             if (
                 entry.phone_number == phone
@@ -49,44 +77,46 @@ def match_entries(
             ):
                 results[i] = entry
                 continue
-        leftovers.append(entry)
-    if not leftovers:
-        return results, 0
-
-    pending = {batch[i]: i for i in range(size) if results[i] is None}
-    unexpected = 0
-    for entry in leftovers:
-        position: int | None = pending.pop((entry.phone_number, entry.message_id), None)
-        if position is None:
-            position = _match_reformatted(entry, pending, region)
+        if index is None:
+            index = {query: n for n, query in enumerate(batch)}
+            asked_ids = {message_id for _, message_id in batch}
+        position = index.get((entry.phone_number, entry.message_id))
+        if position is None and entry.message_id in asked_ids:
+            position = _match_reformatted(entry, index, region)
         if position is None:
             unexpected += 1
+            continue
+        known = results[position]
+        if known is not None:  # answered already: the first entry in the answer wins
+            if _same_answer(known, entry):
+                unexpected += 1  # an exact repeat
+            else:
+                conflicting += 1
             continue
         phone = batch[position][0]
         if entry.phone_number != phone:
             entry = msgspec.structs.replace(entry, phone_number=phone)
         results[position] = entry
-    return results, unexpected
+    return Matched(results, unexpected, conflicting)
 
 
 def _match_reformatted(
-    entry: StatusResult, pending: dict[tuple[str, int], int], region: str
+    entry: StatusResult, index: dict[tuple[str, int], int], region: str
 ) -> int | None:
-    """The pending query this entry answers when its number was echoed in another format."""
+    """The query this entry answers when its number was echoed in another format: what it
+    parses to in ``region`` (national, ``00`` prefix, separators), else its digits read
+    as an international number without the ``+``. Either way only the query's own E.164
+    number matches: at most one (cached) phone parse and two dictionary lookups."""
+    text = entry.phone_number
+    if len(text) > 32:  # no phone number is that long: not worth a parse
+        return None
+    message_id = entry.message_id
     try:
-        phone = normalize_phone(entry.phone_number, region)
+        position = index.get((normalize_phone(text, region), message_id))
     except ValueError:
-        phone = None
-    if phone is not None:
-        position = pending.pop((phone, entry.message_id), None)
-        if position is not None:
-            return position
-    # Last resort: same message id and the same national significant digits (``0033 6...``,
-    # ``336...``): accepted only when exactly one pending query fits.
-    tail = _digits(entry.phone_number)[-9:]
-    if len(tail) < 6:
-        return None
-    candidates = [key for key in pending if key[1] == entry.message_id and key[0].endswith(tail)]
-    if len(candidates) != 1:
-        return None
-    return pending.pop(candidates[0])
+        position = None
+    if position is None:
+        digits = "".join(c for c in text if c.isdigit())
+        if digits and not digits.startswith("0"):
+            position = index.get(("+" + digits, message_id))
+    return position

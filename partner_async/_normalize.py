@@ -12,6 +12,7 @@ from ._exceptions import PartnerError
 from ._models import StatusQuery
 
 __all__ = [
+    "MAX_MESSAGE_ID",
     "InvalidInputError",
     "InvalidQuery",
     "QueryLike",
@@ -22,6 +23,11 @@ __all__ = [
     "normalize_phone",
     "raw_key",
 ]
+
+#: The largest message id accepted (2**63 - 1, a signed 64-bit integer: what the vendor's
+#: PHP integers and any BIGINT column hold). Ids are 1 ..= this; a larger one is an
+#: invalid query, never sent (it could not be encoded as a JSON integer anyway).
+MAX_MESSAGE_ID = 2**63 - 1
 
 #: What callers may pass as one query.
 QueryLike = Union[StatusQuery, "tuple[str, int | str]"]
@@ -62,11 +68,12 @@ _first_char = operator.itemgetter(0)
 
 
 def all_normal(items: list[Any]) -> bool:
-    """True when every item is an ``(E.164 str, positive int)`` tuple: already normalised.
+    """True when every item is an ``(E.164 str, int id)`` tuple: already normalised.
 
     The rule of the batch builder's per-item fast path (``+`` and 8 to 15 ASCII digits,
-    see :data:`is_e164`; an ``int`` id > 0), checked over a whole chunk in a few passes
-    that run in C: a chunk of already-normal queries costs no Python code per item.
+    see :data:`is_e164`; an ``int`` id in 1 ..= :data:`MAX_MESSAGE_ID`), checked over a
+    whole chunk in a few passes that run in C: a chunk of already-normal queries costs no
+    Python code per item.
     """
     if not items or set(map(type, items)) != _TUPLE:
         return False
@@ -74,7 +81,9 @@ def all_normal(items: list[Any]) -> bool:
         phones, ids = zip(*items, strict=True)
     except ValueError:  # some item is not a pair
         return False
-    if set(map(type, ids)) != _INT or min(ids) <= 0 or set(map(type, phones)) != _STR:
+    if set(map(type, ids)) != _INT or min(ids) <= 0 or max(ids) > MAX_MESSAGE_ID:
+        return False
+    if set(map(type, phones)) != _STR:
         return False
     lengths = set(map(len, phones))
     if min(lengths) < 9 or max(lengths) > 16 or set(map(_first_char, phones)) != _PLUS:
@@ -90,14 +99,32 @@ def all_normal(items: list[Any]) -> bool:
 
 
 def normalize_message_id(value: object) -> int:
-    """A positive ``int`` from an int or a numeric string; ``ValueError`` naming the value."""
-    if type(value) is int and value > 0:
+    """An ``int`` in 1 ..= :data:`MAX_MESSAGE_ID` from an int or a numeric string;
+    ``ValueError`` naming the value otherwise."""
+    if type(value) is int and 0 < value <= MAX_MESSAGE_ID:
         return value
+    number = 0
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit() and int(text) > 0:
-            return int(text)
-    raise ValueError(f"invalid message id {value!r}: expected a positive integer")
+        if text.isascii() and text.isdigit() and len(text) <= 19:  # 2**63 - 1 has 19 digits
+            number = int(text)
+    elif type(value) is int:
+        number = value
+    if 0 < number <= MAX_MESSAGE_ID:
+        return number
+    raise ValueError(f"invalid message id {_shown(value)}: expected an integer from 1 to 2**63 - 1")
+
+
+def _shown(value: object) -> str:
+    """``repr(value)``, shortened for huge values (a 5,000-digit id stays one short line)."""
+    if type(value) is int and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"
+    if isinstance(value, str) and len(value) > 40:
+        return f"{value[:24]!r}... ({len(value)} characters)"
+    try:
+        return repr(value)
+    except ValueError:  # an int subclass too long for repr()
+        return f"<{type(value).__name__}>"
 
 
 @functools.lru_cache(maxsize=65536)

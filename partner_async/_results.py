@@ -36,7 +36,11 @@ class CallStats:
         retries: requests that were retries of a failed one.
         batches: batches completed.
         reasked: queries re-asked because an answer missed them.
-        unexpected_entries: answer entries that matched no query of their batch.
+        unexpected_entries: answer entries that matched no query of their batch (repeats,
+            and entries beyond twice the batch's size, included).
+        conflicting_entries: answer entries for a query the same answer had already
+            answered with another status (``success``, ``code`` or ``status_text``); the
+            first entry in the answer wins, and the first of a call is logged at WARNING.
         unreadable_fields: answer fields that could not be read (a date in an unknown
             format, a flag like ``"oui"``...): each read as None, its entry kept.
     """
@@ -48,6 +52,7 @@ class CallStats:
     batches: int = 0
     reasked: int = 0
     unexpected_entries: int = 0
+    conflicting_entries: int = 0
     unreadable_fields: int = 0
 
 

@@ -23,7 +23,7 @@ class RetryPolicy:
 
     Attempt ``n`` (0-based) waits a uniformly random time in
     ``[0, min(backoff_max, backoff_base * 2**n)]``, or the server's ``Retry-After`` when it
-    sent one (capped at ``max_retry_after``). What is retried is fixed by the SDK (see the
+    sent a longer one (capped at ``max_retry_after``). What is retried is fixed by the SDK (see the
     README's table); how often and how long is this object.
 
     >>> policy = RetryPolicy(max_retries=5, backoff_base=0.2)
@@ -54,10 +54,13 @@ class RetryPolicy:
     def delay(
         self, attempt: int, retry_after: float | None, rng: random.Random | None = None
     ) -> float:
-        """The wait before the next attempt: ``Retry-After`` (capped) if given, else backoff."""
+        """The wait before the next attempt: the backoff, or the server's ``Retry-After``
+        (capped at ``max_retry_after``) when that is longer. A ``Retry-After`` of 0 or less
+        never makes retries immediate."""
+        backoff = self.backoff(attempt, rng)
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        return self.backoff(attempt, rng)
+            return max(min(retry_after, self.max_retry_after), backoff)
+        return backoff
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -42,7 +42,8 @@ from ._merge import match_entries
 from ._models import StatusQuery, Unresolved, UnresolvedReason
 from ._results import CallStats, Outcome
 from ._retry import RetryPolicy, parse_retry_after
-from ._transport import RawResponse, Timeout, Transport
+from ._secret import Secret, SecretBody
+from ._transport import Params, RawResponse, Timeout, Transport
 from ._wire import ErrorBody, MultiStatusBody, decode_multi_status, encode_multi_status
 
 __all__ = [
@@ -204,8 +205,8 @@ class Requester:
         policy: RetryPolicy,
         timeout: Timeout,
         stats: CallStats,
-        params: dict[str, str] | None = None,
-        json_body: bytes | None = None,
+        params: Params | None = None,
+        json_body: SecretBody | None = None,
         items: int = 0,
         reserved: Slot | None = None,
         deadline: float | None = None,
@@ -282,8 +283,8 @@ class Requester:
         url: str,
         decode: Callable[[bytes], T | ErrorBody],
         timeout: Timeout,
-        params: dict[str, str] | None,
-        json_body: bytes | None,
+        params: Params | None,
+        json_body: SecretBody | None,
         items: int,
         attempt: int,
         limit: float | None = None,
@@ -298,14 +299,14 @@ class Requester:
             if hooks["request"]:
                 await fire(hooks["request"], request)
         raw: RawResponse | None = None
-        error: TransportError | None = None
+        error: TransportError | ResponseFormatError | None = None
         with start_span(self._tracer, request) as span:
             started = clock.now()
             try:
                 raw = await self.transport.request(
                     method, url, params=params, json_body=json_body, timeout=timeout, limit=limit
                 )
-            except TransportError as exc:
+            except (TransportError, ResponseFormatError) as exc:  # no answer, or one too large
                 error = exc
             elapsed = clock.now() - started
             if span is not None:
@@ -326,6 +327,10 @@ class Requester:
             if hooks["response"]:
                 await fire(hooks["response"], response)
         try:
+            if isinstance(error, ResponseFormatError):  # too large, or a corrupt encoding
+                raise RetryableFailure(
+                    UnresolvedReason.MALFORMED_RESPONSE, str(error), status_code=error.status_code
+                )
             if raw is None:
                 raise RetryableFailure(UnresolvedReason.TRANSPORT_ERROR, str(error))
             return classify(raw, decode)
@@ -353,12 +358,12 @@ class BatchSettings:
 
     requester: Requester
     url: str
-    api_key: str
+    api_key: Secret
     region: str
     policy: RetryPolicy
     timeout: Timeout
     decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
-    params: dict[str, str] | None = None
+    params: Params | None = None
     isolation_budget: int = 32
     deadline: float | None = None  # clock time; None: no deadline
 
@@ -441,8 +446,16 @@ async def run_batch(
                 body.first_unreadable,
             )
         stats.unreadable_fields += body.unreadable_fields
-    matched, unexpected = match_entries(batch, body.entries, settings.region)
+    matched, unexpected, conflicting = match_entries(batch, body.entries, settings.region)
     stats.unexpected_entries += unexpected
+    if conflicting:
+        if not stats.conflicting_entries:
+            logger.warning(
+                "an answer gave %d queries two different statuses; the first entry wins "
+                "(counted in CallStats.conflicting_entries, logged once per call)",
+                conflicting,
+            )
+        stats.conflicting_entries += conflicting
     if None not in matched:
         return matched  # type: ignore[return-value]
     missing = [i for i, result in enumerate(matched) if result is None]

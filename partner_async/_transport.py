@@ -13,6 +13,8 @@ import functools
 import logging
 import re
 import ssl
+import zlib
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, TypeAlias
 
 import anyio
@@ -20,14 +22,17 @@ import attrs
 import httpx
 import sniffio
 
-from ._exceptions import ClientClosedError, RequestTimeoutError, TransportError
+from ._exceptions import ClientClosedError, RequestTimeoutError, ResponseFormatError, TransportError
+from ._secret import Secret, SecretBody
 from ._version import __version__
 
 if TYPE_CHECKING:
     import aiohttp
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "HTTPClient",
+    "Params",
     "RawResponse",
     "Timeout",
     "Transport",
@@ -39,9 +44,36 @@ __all__ = [
 Timeout: TypeAlias = "float | httpx.Timeout | None"
 #: What ``http_client=`` accepts.
 HTTPClient: TypeAlias = httpx.AsyncClient
+#: Query parameters; a :class:`Secret` value is revealed only where the request is built.
+Params: TypeAlias = "Mapping[str, str | Secret]"
+
+
+def _reveal(params: Params | None) -> dict[str, str] | None:
+    if params is None:
+        return None
+    return {k: v.reveal() if isinstance(v, Secret) else v for k, v in params.items()}
+
+
+def _secrets_of(params: Params | None, json_body: SecretBody | None) -> list[Secret]:
+    found = [v for v in params.values() if isinstance(v, Secret)] if params else []
+    if json_body is not None:
+        found.append(json_body.secret)
+    return found
+
+
+#: The default cap on one answer, compressed and decompressed: 16 MiB. A 500-entry
+#: multi-status answer is ~75 KB in JSON and ~105 KB in XML, so this is over 150x headroom
+#: (and room for bulk-status reports of ~100,000 recipients).
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 2**20
 
 _USER_AGENT = f"partner-async/{__version__}"
-_HEADERS = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+# Only encodings the SDK decompresses itself, incrementally and capped.
+_HEADERS = {
+    "User-Agent": _USER_AGENT,
+    "Accept": "application/json",
+    "Accept-Encoding": "gzip, deflate",
+}
+_CHUNK = 65536
 _JSON_BODY = {"Content-Type": "application/json"}
 _API_KEY_IN_URL = re.compile(r"(?i)(apiKey=)[^&\s\"']*")
 
@@ -84,9 +116,119 @@ class RawResponse:
     """An HTTP answer reduced to what the decoders need."""
 
     status_code: int
-    content: bytes
+    content: bytes = attrs.field(repr=False)  # the server's text: never shown in a repr
     content_type: str
     retry_after: str | None
+
+
+class ResponseTooLargeError(ResponseFormatError):
+    """Internal: an answer exceeded ``max_response_bytes`` (a malformed answer)."""
+
+
+class _Inflater:
+    """Decompresses one ``Content-Encoding`` (identity, gzip, deflate) incrementally,
+    never holding more than ``limit`` bytes of output: a gzip bomb stops at the cap."""
+
+    __slots__ = ("_decoder", "_encoding", "_limit", "_parts", "_raw", "_size")
+
+    def __init__(self, encoding: str, limit: int, status_code: int | None) -> None:
+        self._encoding = encoding = encoding.strip().lower()
+        self._limit = limit
+        self._raw = 0
+        self._size = 0
+        self._parts: list[bytes] = []
+        if encoding in ("", "identity"):
+            self._decoder: zlib._Decompress | None = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._decoder = zlib.decompressobj(zlib.MAX_WBITS)  # retried raw if no header
+        else:
+            raise ResponseFormatError(
+                f"the answer uses Content-Encoding {encoding!r}, which was not asked for",
+                status_code=status_code,
+            )
+
+    def _too_large(self, what: str) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the answer exceeds max_response_bytes={self._limit} ({what}); not read further"
+        )
+
+    def feed(self, chunk: bytes) -> None:
+        """Take one chunk of the body as received."""
+        self._raw += len(chunk)
+        if self._raw > self._limit:
+            raise self._too_large("received")
+        if self._decoder is None:
+            self._keep(chunk)
+            return
+        room = self._limit - self._size + 1
+        try:
+            data = self._decoder.decompress(chunk, room)
+        except zlib.error:
+            if self._encoding != "deflate" or self._raw != len(chunk):
+                raise
+            self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no header
+            data = self._decoder.decompress(chunk, room)
+        self._keep(data)
+
+    def _keep(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._limit:
+            raise self._too_large("decompressed")
+        if data:
+            self._parts.append(data)
+
+    def body(self) -> bytes:
+        """The whole decompressed body."""
+        if self._decoder is not None:
+            self._keep(self._decoder.flush())
+        return b"".join(self._parts)
+
+
+async def read_capped(
+    chunks: AsyncIterator[bytes], encoding: str, limit: int, status_code: int
+) -> bytes:
+    """The decompressed body of ``chunks``: :class:`ResponseTooLargeError` as soon as more
+    than ``limit`` bytes arrive or would be decompressed, :class:`ResponseFormatError`
+    for a corrupt or unknown encoding.
+
+    Reading stops by cancelling the read in progress rather than by leaving the loop: the
+    cancellation is delivered inside the HTTP library's own stream (httpx and httpcore
+    stream through nested async generators), which then all unwind and close the
+    connection, instead of being left unexhausted for the garbage collector.
+    """
+    inflater = _Inflater(encoding, limit, status_code)
+    failure: Exception | None = None
+    with anyio.CancelScope() as stop:
+        async for chunk in chunks:
+            if failure is None:
+                try:
+                    inflater.feed(chunk)
+                except (ResponseFormatError, zlib.error) as exc:
+                    failure = exc
+                    stop.cancel()  # delivered at the next read
+    try:
+        if failure is not None:
+            raise failure
+        return inflater.body()
+    except zlib.error as exc:
+        raise ResponseFormatError(
+            f"the answer's {encoding} body is corrupt ({exc})", status_code=status_code
+        ) from None
+    except ResponseFormatError as exc:
+        exc.status_code = status_code
+        raise
+
+
+def _check_length(header: str | None, limit: int, status_code: int) -> None:
+    """Refuse at once an answer whose ``Content-Length`` already exceeds the cap."""
+    if header is not None and header.strip().isdigit() and int(header) > limit:
+        raise ResponseTooLargeError(
+            f"the answer exceeds max_response_bytes={limit} (Content-Length {int(header)}); "
+            "not read",
+            status_code=status_code,
+        )
 
 
 class _Body(httpx.AsyncByteStream):
@@ -156,8 +298,10 @@ class Transport:
         timeout: Timeout,
         max_connections: int,
         tls: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._client = http_client
+        self.max_response_bytes = max_response_bytes
         self._tls = tls
         self._owns_client = http_client is None
         self._timeout = timeout
@@ -180,7 +324,9 @@ class Transport:
         timeout = self._httpx_timeout(self._timeout)
         verify = self.tls_context
         if sniffio.current_async_library() == "asyncio":
-            self._direct = _DirectPool(self._max_connections, verify, self._timeout)
+            self._direct = _DirectPool(
+                self._max_connections, verify, self._timeout, self.max_response_bytes
+            )
             self._other_errors = (OSError, EOFError, self._direct.client_error)
             return httpx.AsyncClient(
                 transport=self._direct.httpx_transport, timeout=timeout, headers=_HEADERS
@@ -214,15 +360,21 @@ class Transport:
         url: str,
         *,
         timeout: Timeout,
-        params: dict[str, str] | None = None,
-        json_body: bytes | None = None,
+        params: Params | None = None,
+        json_body: SecretBody | None = None,
         limit: float | None = None,
     ) -> RawResponse:
-        """Send one request and read the whole body, within ``limit`` seconds if given
-        (the caller's deadline) and the attempt cap of ``timeout``.
+        """Send one request and read the whole body (at most ``max_response_bytes``,
+        compressed and decompressed), within ``limit`` seconds if given (the caller's
+        deadline) and the attempt cap of ``timeout``.
+
+        The secrets in ``params`` and ``json_body`` are revealed only to the HTTP library,
+        and masked in the answer's body before anything reads it (a server echoing the
+        request cannot put the key into an error, a log line or a result).
 
         Raises :class:`RequestTimeoutError` or :class:`TransportError` (messages redacted,
-        no chained httpx error) when no HTTP answer arrives, and
+        no chained httpx error) when no HTTP answer arrives, :class:`ResponseFormatError`
+        when the body is larger than the cap or its encoding is corrupt, and
         :class:`ClientClosedError` once :meth:`aclose` was called.
         """
         if self._closed:
@@ -252,12 +404,21 @@ class Transport:
                 error = f"{type(exc).__name__}: {exc}"
         if scope.cancelled_caught:
             raise RequestTimeoutError(f"no complete answer within {deadline:g} s")
+        secrets = _secrets_of(params, json_body)
         if error is not None:
+            for secret in secrets:
+                error = secret.redact(error)
             # Raised without the library's error chained: it references the request URL.
             if timed_out:
                 raise RequestTimeoutError(redact(error)) from None
             raise TransportError(redact(error)) from None
         assert response is not None
+        if secrets:
+            content = response.content
+            for secret in secrets:
+                content = secret.redact_bytes(content)
+            if content is not response.content:
+                response = attrs.evolve(response, content=content)
         return response
 
     async def _send(
@@ -265,27 +426,45 @@ class Transport:
         client: httpx.AsyncClient,
         method: str,
         url: str,
-        params: dict[str, str] | None,
-        json_body: bytes | None,
+        params: Params | None,
+        json_body: SecretBody | None,
         timeout: Timeout,
     ) -> RawResponse:
         """One request through ``httpx.AsyncClient.send``."""
         request = client.build_request(
             method,
             url,
-            params=params,
-            content=json_body,
+            params=_reveal(params),
+            content=None if json_body is None else json_body.reveal(),
             headers=_JSON_BODY if json_body is not None else None,
             timeout=self._httpx_timeout(timeout),
         )
         if json_body is not None:
-            request.stream = _Body(json_body)
-        response = await client.send(request)
+            request.stream = _Body(json_body.reveal())
+        request.headers["Accept-Encoding"] = _HEADERS["Accept-Encoding"]
+        response = await client.send(request, stream=True)
+        try:
+            headers = response.headers
+            limit = self.max_response_bytes
+            _check_length(headers.get("content-length"), limit, response.status_code)
+            if response.is_stream_consumed:  # a canned response (a mock) already read
+                content = await read_capped(
+                    _Body(response.content).__aiter__(), "", limit, response.status_code
+                )
+            else:
+                content = await read_capped(
+                    response.aiter_raw(_CHUNK),
+                    headers.get("content-encoding", ""),
+                    limit,
+                    response.status_code,
+                )
+        finally:
+            await response.aclose()
         return RawResponse(
             status_code=response.status_code,
-            content=response.content,
-            content_type=response.headers.get("content-type", ""),
-            retry_after=response.headers.get("retry-after"),
+            content=content,
+            content_type=headers.get("content-type", ""),
+            retry_after=headers.get("retry-after"),
         )
 
     async def aclose(self) -> None:
@@ -305,7 +484,13 @@ class _DirectPool:
     """The SDK's own aiohttp pool under asyncio: one ``aiohttp.ClientSession``, shared by
     the httpx transport (``httpx_aiohttp``) and the direct path of :class:`Transport`."""
 
-    def __init__(self, max_connections: int, verify: ssl.SSLContext, timeout: Timeout) -> None:
+    def __init__(
+        self,
+        max_connections: int,
+        verify: ssl.SSLContext,
+        timeout: Timeout,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         import aiohttp
         from httpx_aiohttp import AiohttpTransport
 
@@ -318,6 +503,7 @@ class _DirectPool:
         self._default = timeout  # the client's; one aiohttp timeout object serves it
         self._default_timeout = self._client_timeout(timeout)
         self._post_headers = {**_HEADERS, **_JSON_BODY}
+        self._max_response_bytes = max_response_bytes
 
     def session(self) -> aiohttp.ClientSession:
         """The pool's session, opened on first use."""
@@ -345,8 +531,8 @@ class _DirectPool:
         self,
         method: str,
         url: str,
-        params: dict[str, str] | None,
-        json_body: bytes | None,
+        params: Params | None,
+        json_body: SecretBody | None,
         timeout: Timeout,
     ) -> RawResponse:
         """One request on the session, its whole body read."""
@@ -357,14 +543,26 @@ class _DirectPool:
         async with self.session().request(
             method,
             url,
-            params=params,
-            data=json_body,
+            params=_reveal(params),
+            data=None if json_body is None else json_body.reveal(),
             headers=self._post_headers if json_body is not None else None,
             timeout=client_timeout,
             allow_redirects=False,
+            auto_decompress=False,  # decompressed by read_capped, incrementally
         ) as response:
-            content = await response.read()
             headers = response.headers
+            limit = self._max_response_bytes
+            try:
+                _check_length(headers.get("Content-Length"), limit, response.status)
+                content = await read_capped(
+                    response.content.iter_chunked(_CHUNK),
+                    headers.get("Content-Encoding", ""),
+                    limit,
+                    response.status,
+                )
+            except ResponseFormatError:
+                response.close()  # the rest of the body is not read: drop the connection
+                raise
             return RawResponse(
                 status_code=response.status,
                 content=content,

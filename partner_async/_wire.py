@@ -35,6 +35,7 @@ from ._models import (
     StatusResult,
 )
 from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
+from ._secret import Secret, SecretBody
 from ._status import DeliveryStatus, parse_status
 
 __all__ = [
@@ -236,10 +237,19 @@ _SMS_BULK_FIELDS = ("phoneNumber", "status", "stopSMS", "date")
 _MAIL_BULK_FIELDS = ("email", "token", "status", "cost", "stopMail", "date")
 
 
-def _tree(element: Any) -> _Tree:
+#: The deepest nesting a positional XML answer has (root > list > entry > field) is 4;
+#: anything much deeper is not an answer, and is refused before it can exhaust the stack.
+_MAX_XML_DEPTH = 16
+
+
+def _tree(element: Any, depth: int = 0) -> _Tree:
     children = list(element)
     if children:
-        return [_tree(child) for child in children]
+        if depth >= _MAX_XML_DEPTH:
+            raise ResponseFormatError(
+                f"the XML answer is nested deeper than {_MAX_XML_DEPTH} levels"
+            )
+        return [_tree(child, depth + 1) for child in children]
     return (element.text or "").strip()
 
 
@@ -365,13 +375,17 @@ def structure_status_result(entry: dict[str, Any], odd: object = None) -> Status
     )
 
 
-def encode_multi_status(api_key: str, queries: Sequence[tuple[str, int]]) -> bytes:
-    """The multi-status request body for ``(e164_phone, message_id)`` pairs."""
-    return orjson.dumps(
-        {
-            "apiKey": api_key,
-            "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in queries],
-        }
+def encode_multi_status(api_key: Secret, queries: Sequence[tuple[str, int]]) -> SecretBody:
+    """The multi-status request body for ``(e164_phone, message_id)`` pairs (the key is
+    revealed only inside this expression: no frame holds it in clear)."""
+    return SecretBody(
+        orjson.dumps(
+            {
+                "apiKey": api_key.reveal(),
+                "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in queries],
+            }
+        ),
+        api_key,
     )
 
 

@@ -252,15 +252,16 @@ def test_partner_async_log_env_switch(tmp_path: Any) -> None:
 
 def test_setup_logging_levels() -> None:
     logger = logging.getLogger("partner_async")
+    before = list(logger.handlers)  # the library's NullHandler
     try:
         setup_logging({"PARTNER_ASYNC_LOG": "nonsense"})
-        assert logger.level == logging.NOTSET and not logger.handlers
+        assert logger.level == logging.NOTSET and logger.handlers == before
         setup_logging({"PARTNER_ASYNC_LOG": "INFO"})
         setup_logging({"PARTNER_ASYNC_LOG": "info"})  # idempotent: one handler
-        assert logger.level == logging.INFO and len(logger.handlers) == 1
+        assert logger.level == logging.INFO and len(logger.handlers) == len(before) + 1
     finally:
         logger.setLevel(logging.NOTSET)
-        logger.handlers.clear()
+        logger.handlers[:] = before
 
 
 def test_base_urls_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -194,4 +194,5 @@ async def test_logging_debug_per_request_and_info_per_retry(
 
 def test_nothing_is_printed_by_default() -> None:
     logger = logging.getLogger("partner_async")
-    assert logger.level == logging.NOTSET and not logger.handlers
+    assert logger.level == logging.NOTSET
+    assert [type(h) for h in logger.handlers] == [logging.NullHandler]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -40,13 +41,16 @@ from ._io import (
     open_input,
     open_output,
     read_in_thread,
+    same_file,
 )
 from ._progress import Reporter, Rounds, reporter
 from ._runtime import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_SAME_FILE,
     EXIT_UNRESOLVED,
     EXIT_USAGE,
+    CliInputError,
     fail,
     run_async,
     sandbox_server,
@@ -165,8 +169,16 @@ def _connection_options(env_var: str) -> Callable[[F], F]:
                 metavar="KEY",
                 default=None,
                 show_default=False,
-                help=f"The API key (default: ${env_var}; prefer the variable, "
-                "arguments are visible to other local users). Never printed.",
+                help=f"The API key (default: ${env_var}, else a hidden prompt on a "
+                "terminal; prefer the variable or --api-key-file, arguments are visible to "
+                "other local users). Never printed.",
+            ),
+            click.option(
+                "--api-key-file",
+                metavar="PATH",
+                type=click.Path(dir_okay=False, allow_dash=False),
+                default=None,
+                help="Read the API key from the first line of this file.",
             ),
             click.option(
                 "--base-url",
@@ -200,6 +212,45 @@ def _connection_options(env_var: str) -> Callable[[F], F]:
         return function
 
     return decorate
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _api_key(
+    api_key: str | None,
+    api_key_file: str | None,
+    env_var: str,
+    *,
+    sandbox: bool,
+    stdin_is_input: bool = False,
+) -> str | None:
+    """The key from ``--api-key``, ``--api-key-file`` (first line), else None (the SDK
+    reads ``env_var``), or, when that is unset too and stdin is a terminal that is not the
+    input, a hidden prompt."""
+    if api_key is not None and api_key_file is not None:
+        fail("give --api-key or --api-key-file, not both", api_key)
+    if api_key_file is not None:
+        if sandbox:
+            fail("--sandbox runs against the embedded emulator: drop --api-key-file")
+        try:
+            with open(api_key_file, encoding="utf-8") as stream:
+                api_key = stream.readline(4096).strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read the API key file {api_key_file}: {getattr(exc, 'strerror', exc)}")
+        if not api_key:
+            fail(f"the API key file {api_key_file} is empty")
+        return api_key
+    if (
+        api_key is None
+        and not sandbox
+        and not os.environ.get(env_var)
+        and not stdin_is_input
+        and _stdin_is_terminal()
+    ):
+        api_key = click.prompt("API key", hide_input=True, err=True).strip() or None
+    return api_key
 
 
 def _connection(
@@ -354,6 +405,7 @@ def status(
     output_format: str | None,
     input_format: str | None,
     api_key: str | None,
+    api_key_file: str | None,
     base_url: str | None,
     timeout: float,
     retries: int,
@@ -386,6 +438,20 @@ def status(
     """
     if sandbox and (api_key is not None or base_url is not None):
         fail("--sandbox runs against the embedded emulator: drop --api-key and --base-url")
+    if output is not None and same_file(input_path, output):
+        click.echo(
+            f"Error: the output {output} is the input file: it would be overwritten while "
+            "being read. Write the results to another file.",
+            err=True,
+        )
+        raise click.exceptions.Exit(EXIT_SAME_FILE)
+    api_key = _api_key(
+        api_key,
+        api_key_file,
+        "SMSPARTNER_API_KEY",
+        sandbox=sandbox,
+        stdin_is_input=input_path == "-",
+    )
     try:
         source = open_input(input_path, input_format)
     except InputFormatError as exc:
@@ -435,6 +501,14 @@ def status(
             where = f" to {output}" if output not in (None, "-") else ""
             click.echo(f"Interrupted: {rows:,} result rows written{where}.", err=True)
         raise
+    except CliInputError as exc:
+        # The input failed mid-run (a byte that is not UTF-8, a huge CSV field): the
+        # rows before it are written; say so, then the summary, exit code 1.
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        tally.read = source.rows_read
+        if not quiet:
+            click.echo(tally.line(time.monotonic() - started), err=True)
+        raise click.exceptions.Exit(EXIT_USAGE) from None
     finally:
         tally.read = source.rows_read
     if not quiet:
@@ -518,10 +592,17 @@ class _StatusJob:
         rounds = Rounds(self.display, self.total, "checking")
         progress = _Counting(rounds, self.tally)
         async with SMSPartnerClient(**self.options) as client:
-            first = await client.multi_status(self._queries(), progress=progress)
-            self.first_pass = list(first)
-            requests, retries = first.stats.requests, first.stats.retries
-            pending = [_key(o) for o in self.first_pass if _not_final(o)]
+            # The first pass is streamed into ``first_pass`` batch by batch, so Ctrl-C
+            # during it still writes every outcome obtained (save_partial).
+            first_pass: list[StatusResult | Unresolved] = []
+            self.first_pass = first_pass
+            async with client.iter_multi_status(
+                self._queries(), ordered=True, dedupe_window=None, progress=progress
+            ) as batches:
+                async for batch in batches:
+                    first_pass.extend(batch.outcomes)
+            requests, retries = self.tally.requests, self.tally.retries
+            pending = [_key(o) for o in first_pass if _not_final(o)]
             if pending and deadline > time.monotonic():
                 await _pause(min(poll_interval, deadline - time.monotonic()))
                 later = await client.wait_for_final(
@@ -649,6 +730,7 @@ _JSON_OPTION = click.option(
 def sms_status(
     message_id: str,
     api_key: str | None,
+    api_key_file: str | None,
     base_url: str | None,
     timeout: float,
     retries: int,
@@ -659,6 +741,7 @@ def sms_status(
 
     A table on a terminal, JSON otherwise (or with --json).
     """
+    api_key = _api_key(api_key, api_key_file, "SMSPARTNER_API_KEY", sandbox=sandbox)
     with _maybe_sandbox(sandbox) as server:
         key, url = _connection(sandbox, api_key, base_url, server)
 
@@ -679,6 +762,7 @@ def sms_status(
 def mail_status(
     message_id: str,
     api_key: str | None,
+    api_key_file: str | None,
     base_url: str | None,
     timeout: float,
     retries: int,
@@ -689,6 +773,7 @@ def mail_status(
 
     A table on a terminal, JSON otherwise (or with --json).
     """
+    api_key = _api_key(api_key, api_key_file, "MAILPARTNER_API_KEY", sandbox=sandbox)
     with _maybe_sandbox(sandbox) as server:
         key, url = _connection(sandbox, api_key, base_url, server, mail=True)
 

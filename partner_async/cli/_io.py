@@ -11,6 +11,7 @@ import io
 import itertools
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import IO, Any, Final, Literal
@@ -29,6 +30,7 @@ __all__ = [
     "open_input",
     "open_output",
     "outcome_record",
+    "same_file",
 ]
 
 Format = Literal["csv", "jsonl"]
@@ -108,7 +110,10 @@ class QuerySource:
 
     def _read_header(self) -> tuple[int, int]:
         assert self._reader is not None
-        header = next(self._reader, None)
+        try:
+            header = next(self._reader, None)
+        except csv.Error as exc:
+            raise self._unreadable(exc, 1) from None
         if header is None:
             raise InputFormatError(
                 f"{self.name}: empty input, expected a CSV header with a phone-number "
@@ -133,12 +138,41 @@ class QuerySource:
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return self._iter_csv() if self.format == "csv" else self._iter_jsonl()
 
+    def _unreadable(self, exc: Exception, line: int | None) -> InputFormatError:
+        """The one-line error for a row that cannot be read at all."""
+        where = f"{self.name}, line {line}" if line else self.name
+        if isinstance(exc, UnicodeDecodeError):
+            return InputFormatError(
+                f"{where}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} after "
+                f"{self.rows_read:,} rows); save the file as UTF-8"
+            )
+        if "field larger than field limit" in str(exc):
+            return InputFormatError(
+                f"{where}: a CSV field is larger than {csv.field_size_limit():,} characters "
+                "(an unclosed quote?)"
+            )
+        return InputFormatError(f"{where}: not valid CSV ({exc})")
+
+    def _rows(self, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+        """``reader``'s rows; an undecodable byte or a broken CSV row raises
+        :class:`InputFormatError` naming the line, not a Python traceback."""
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:  # decoded by 8 KB chunks: no exact line
+                raise self._unreadable(exc, None) from None
+            except csv.Error as exc:
+                raise self._unreadable(exc, getattr(reader, "line_num", 0)) from None
+            yield row
+
     def _iter_csv(self) -> Iterator[tuple[Any, Any]]:
         assert self._reader is not None
         assert self._columns is not None
         phone, message_id = self._columns
         width = max(phone, message_id) + 1
-        for row in self._reader:
+        for row in self._rows(self._reader):
             if not row:
                 continue
             self.rows_read += 1
@@ -150,8 +184,14 @@ class QuerySource:
                     row[message_id] if message_id < len(row) else "",
                 )
 
+    def _lines(self) -> Iterator[str]:
+        try:
+            yield from self._stream
+        except UnicodeDecodeError as exc:
+            raise self._unreadable(exc, None) from None
+
     def _iter_jsonl(self) -> Iterator[tuple[Any, Any]]:
-        for number, line in enumerate(self._stream, 1):
+        for number, line in enumerate(self._lines(), 1):
             if not line.strip():
                 continue
             self.rows_read += 1
@@ -323,9 +363,11 @@ def _csv_value(value: Any) -> Any:
 class OutputWriter:
     """Writes outcomes as CSV (with a header row) or JSONL, one row per outcome.
 
-    The file is opened (and an existing one replaced) only when the first results
-    arrive, or by :meth:`finish`: a run that fails at once leaves no empty file behind.
-    Each :meth:`write` flushes, so what was written survives an interruption.
+    A file output is written to a temporary file in the same directory, created when the
+    first results arrive (or by :meth:`finish`), and renamed over ``path`` by
+    :meth:`close`: an existing file is replaced only then, in one step, and a run that
+    fails at once leaves no file behind. Each :meth:`write` flushes, so what was written
+    survives an interruption and is renamed into place like a complete run's.
     """
 
     def __init__(self, fmt: Format, *, path: str | None = None, stream: IO[str] | None = None):
@@ -336,12 +378,13 @@ class OutputWriter:
         self._stream = stream
         self._csv: Any = None
         self._started = False
+        self._temporary: str | None = None
         self.rows_written = 0
 
     def _start(self) -> IO[str]:
         if self._stream is None:
             assert self.path is not None
-            self._stream = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self._stream = self._open_temporary(self.path)
         if not self._started:
             self._started = True
             if self.format == "csv":
@@ -373,8 +416,23 @@ class OutputWriter:
         """End a successful run: an input without queries still gets the CSV header."""
         self._start().flush()
 
+    def _open_temporary(self, path: str) -> IO[str]:
+        """A new temporary file next to ``path``, with the mode ``path`` would get."""
+        directory, name = os.path.split(os.path.abspath(path))
+        descriptor, self._temporary = tempfile.mkstemp(
+            prefix=f".{name}.", suffix=".partial", dir=directory
+        )
+        try:
+            if hasattr(os, "fchmod"):  # POSIX
+                os.fchmod(descriptor, _file_mode(path))
+            return open(descriptor, "w", encoding="utf-8", newline="")
+        except BaseException:
+            os.close(descriptor)
+            os.unlink(self._temporary)
+            raise
+
     def close(self) -> None:
-        """Flush, and close the file (never stdout)."""
+        """Flush, close the file (never stdout) and rename it into place."""
         if self._stream is None:
             return
         try:
@@ -382,12 +440,35 @@ class OutputWriter:
         finally:
             if self.path is not None:
                 self._stream.close()
+                temporary, self._temporary = self._temporary, None
+                if temporary is not None:
+                    os.replace(temporary, self.path)
 
     def __enter__(self) -> OutputWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _file_mode(path: str) -> int:
+    """The permission bits of ``path`` if it exists, else what ``open`` would give."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def same_file(first: str, second: str) -> bool:
+    """Whether two paths name the same file (also through hard or symbolic links)."""
+    if first == "-" or second == "-":
+        return False
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return False
 
 
 def open_output(path: str | None, fmt: str | None = None) -> OutputWriter:

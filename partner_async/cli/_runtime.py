@@ -6,6 +6,7 @@ authentication error (``Error: ...`` on stderr, never a traceback); 130 interrup
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -22,9 +23,11 @@ from ._io import InputFormatError
 __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_SAME_FILE",
     "EXIT_UNRESOLVED",
     "EXIT_USAGE",
     "CliError",
+    "CliInputError",
     "fail",
     "redact",
     "run_async",
@@ -34,6 +37,8 @@ __all__ = [
 EXIT_OK: Final = 0
 EXIT_USAGE: Final = 1
 EXIT_UNRESOLVED: Final = 2
+#: ``status -o`` names the input file (also through a link): refused, nothing touched.
+EXIT_SAME_FILE: Final = 2
 EXIT_INTERRUPTED: Final = 130
 
 #: Environment variables that may hold secrets: their values are masked in any message.
@@ -46,6 +51,10 @@ class CliError(click.ClickException):
     """A one-line ``Error: ...`` on stderr and exit code 1."""
 
     exit_code = EXIT_USAGE
+
+
+class CliInputError(CliError):
+    """The input failed while being read (``status`` adds the summary)."""
 
 
 def redact(text: str, *secrets: str | None) -> str:
@@ -78,8 +87,15 @@ def run_async(
             raise
     except KeyboardInterrupt:
         raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    except asyncio.CancelledError:
+        # Python 3.10: Ctrl-C cancels the main task and anyio's runner cannot turn that
+        # back into KeyboardInterrupt (tasks have no ``uncancel`` before 3.11), so the
+        # cancellation itself escapes ``anyio.run``: nothing else cancels the main task.
+        if sys.version_info >= (3, 11):
+            raise
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except InputFormatError as exc:
-        fail(str(exc), *secrets)
+        raise CliInputError(redact(" ".join(str(exc).split()), *secrets)) from None
     except ConfigurationError as exc:
         message = str(exc)
         if message.startswith("no API key"):

@@ -5,7 +5,6 @@ option table)."""
 from __future__ import annotations
 
 import io
-import ipaddress
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO, cast
@@ -51,17 +50,6 @@ class _Parsed(click.ParamType):  # type: ignore[type-arg]
             self.fail(str(exc), param, ctx)
 
 
-def _loopback(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    host = value.strip("[]")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise click.BadParameter(f"{value!r} is not a loopback address (e.g. 127.0.0.1)")
-    return host
-
-
 _NATIVE: dict[Any, click.ParamType] = {  # type: ignore[type-arg]
     int: click.INT,
     float: click.FLOAT,
@@ -87,8 +75,7 @@ def _click_option(option: Option) -> Callable[[Any], Any]:
         multiple=option.multiple,
         metavar=option.metavar,
         show_default=option.default not in (None, ()),
-        callback=_loopback if option.dest == "host" else None,
-        help=option.help + (" Loopback only." if option.dest == "host" else ""),
+        help=option.help,
     )
 
 

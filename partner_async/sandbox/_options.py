@@ -9,6 +9,7 @@ the two always offer the same options with the same defaults and meanings.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,6 +41,18 @@ def scheduled(text: str) -> tuple[int, str]:
     if not sep or not number.isdigit() or kind not in (*FAULT_KINDS, "none"):
         raise ValueError(f"expected N=KIND (request number = fault kind), got {text!r}")
     return int(number), kind
+
+
+def loopback(text: str) -> str:
+    """``--host``: a loopback address only (the emulator accepts any key it is given)."""
+    host = text.strip("[]")
+    try:
+        is_loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        is_loopback = False
+    if not is_loopback:
+        raise ValueError(f"{text!r} is not a loopback address (e.g. 127.0.0.1)")
+    return host
 
 
 def day(text: str) -> datetime.date:
@@ -80,7 +93,7 @@ class Option:
 
 # fmt: off
 OPTIONS: tuple[Option, ...] = (
-    Option("--host", "host", "Address to bind.", str, "127.0.0.1"),
+    Option("--host", "host", "Loopback address to bind (loopback only).", loopback, "127.0.0.1"),
     Option("--port", "port", "Port to bind, 0 for any free one.", int, 8080),
     Option("--seed", "seed", "Seed of the deterministic data.", int, 0),
     Option("--api-key", "api_keys", "An accepted API key (repeatable; default: sandbox). "

@@ -304,12 +304,18 @@ def normalize_phone(raw: object) -> tuple[int, str]:
     return 0, "+" + digits
 
 
+#: The largest message id (PHP's ``PHP_INT_MAX``): anything larger is no message's id.
+_MAX_MESSAGE_ID = 2**63 - 1
+
+
 def parse_message_id(raw: object) -> int | None:
-    """An SMS message id as an int (ints and digit strings), or None if it is not one."""
+    """An SMS message id as an int (ints and digit strings), or None if it is not one
+    (also when it is larger than any id: a 5,000-digit id is "not found", never a crash)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
-        return int(raw)
+        return raw if raw <= _MAX_MESSAGE_ID else None
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        value = int(raw)
+        return value if value <= _MAX_MESSAGE_ID else None
     return None
 
 
