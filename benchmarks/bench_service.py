@@ -9,9 +9,9 @@ partner_async.sandbox``), each client in a fresh process, clients interleaved, m
   ways, dicts out (the hand-written floor).
 - ``burst``: 200 concurrent single lookups at 0 and 50 ms latency: upstream requests,
   p50/p99 latency per lookup, client CPU per lookup (one unmeasured burst, then the median
-  of five in the same process: a long-lived service's steady state). ``partner_async`` (``status()``)
-  against ``aiohttp_orjson`` sending one request per lookup (8 in flight, the SDK's default
-  limit) and ``aiohttp_orjson_all`` sending one request with all 200.
+  of five in the same process: a long-lived service's steady state). ``partner_async``
+  (``status()``) against ``aiohttp_orjson`` sending one request per lookup (8 in flight,
+  the SDK's default limit) and ``aiohttp_orjson_all`` sending one request with all 200.
 - ``trickle``: 300 lookups arriving 2 ms apart at 50 ms latency: the same measures.
 - ``lone``: one lookup at a time (the latency a lookup has on its own).
 
@@ -160,7 +160,7 @@ async def arrivals(
             latencies = [time.perf_counter() - t0] * n
         else:
 
-            async def one(p: str, m: int) -> None:
+            async def one(p: str, m: int, latencies: list[float] = latencies) -> None:
                 started = time.perf_counter()
                 await client.lookup(p, m)
                 latencies.append(time.perf_counter() - started)
@@ -236,24 +236,24 @@ def run_one(scenario: str, client: str, url: str, extra: list[str]) -> dict[str,
     return result
 
 
-def med(rows: list[dict[str, Any]], *path: str) -> float:
-    values = []
+def values(rows: list[dict[str, Any]], *path: str) -> list[float]:
+    """The value at ``path`` in each row."""
+    out = []
     for row in rows:
         value: Any = row
         for key in path:
             value = value[key]
-        values.append(float(value))
-    return statistics.median(values)
+        out.append(float(value))
+    return out
+
+
+def med(rows: list[dict[str, Any]], *path: str) -> float:
+    return statistics.median(values(rows, *path))
 
 
 def spread(rows: list[dict[str, Any]], *path: str) -> str:
-    values = []
-    for row in rows:
-        value: Any = row
-        for key in path:
-            value = value[key]
-        values.append(float(value))
-    return f"{min(values):.3g}-{max(values):.3g}"
+    found = values(rows, *path)
+    return f"{min(found):.3g}-{max(found):.3g}"
 
 
 def main() -> None:

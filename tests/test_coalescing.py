@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
@@ -22,24 +21,19 @@ from partner_async import (
     Unresolved,
     UnresolvedReason,
 )
-from partner_async.sandbox import SandboxConfig, SandboxTransport, create_app, ground_truth
+from partner_async.sandbox import SandboxConfig, ground_truth
 
 from ._fakes import API_KEY, SMS_BASE, default_entry, phones
+from .test_sandbox_e2e import sms
 
 pytestmark = pytest.mark.anyio
 
 SMS_URL = "http://127.0.0.1/v1"
 
 
-@asynccontextmanager
-async def sandbox(**options: Any) -> AsyncIterator[tuple[SMSPartnerClient, Any]]:
+def sandbox(**options: Any) -> AbstractAsyncContextManager[tuple[SMSPartnerClient, Any]]:
     """A client wired in-process to a fresh sandbox app, and the app."""
-    app = create_app(SandboxConfig(seed=3))
-    async with (
-        httpx.AsyncClient(transport=SandboxTransport(app)) as http,
-        SMSPartnerClient(api_key="sandbox", base_url=SMS_URL, http_client=http, **options) as c,
-    ):
-        yield c, app
+    return sms(SandboxConfig(seed=3), **options)
 
 
 def assert_truth(outcome: object, config: SandboxConfig) -> None:

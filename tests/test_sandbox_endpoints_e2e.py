@@ -5,11 +5,8 @@ vendor's wording, and the rate-limit mode against the client's limiter and retri
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +16,6 @@ from partner_async import (
     MessageNotFoundError,
     RateLimitError,
     RetryPolicy,
-    SMSPartnerClient,
     StatusResult,
     Unresolved,
     UnresolvedReason,
@@ -36,20 +32,11 @@ from partner_async.sandbox import (
 )
 
 from ._fakes import FakeClock, fixture_json
+from .test_sandbox_e2e import sms
 
 pytestmark = pytest.mark.anyio
 
 SMS_URL = "http://127.0.0.1/v1"
-
-
-@asynccontextmanager
-async def sms(config: SandboxConfig, **options: Any) -> AsyncIterator[tuple[SMSPartnerClient, Any]]:
-    app = create_app(config)
-    async with (
-        httpx.AsyncClient(transport=SandboxTransport(app)) as http,
-        SMSPartnerClient(api_key="sandbox", base_url=SMS_URL, http_client=http, **options) as c,
-    ):
-        yield c, app
 
 
 def queries(n: int, seed: int) -> list[tuple[str, int]]:
