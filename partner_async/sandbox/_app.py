@@ -666,22 +666,27 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ bulk-status
 
-    async def _bulk_status(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
-        xml = _wants_xml(query.get("_format"))
+    async def _gate(
+        self, endpoint: str, query: dict[str, list[str]], xml: bool
+    ) -> tuple[_Answer | None, str | None]:
+        """A GET's key, rate limit and early fault: the answer that ends the request here
+        (or None), and the fault drawn for it."""
         key = (query.get("apiKey") or [""])[0]
         if not key:
-            await self._send(send, self._error(1, xml))
-            return
+            return self._error(1, xml), None
         if key not in self._keys:
-            await self._send(send, self._error(10, xml))
-            return
+            return self._error(10, xml), None
         limited = self._limited(key, endpoint, xml)
         if limited is not None:
-            await self._send(send, limited)
-            return
+            return limited, None
         fault, _number, early = await self._start_fault(xml)
-        if early is not None:
-            await self._send(send, early)
+        return early, fault
+
+    async def _bulk_status(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
+        xml = _wants_xml(query.get("_format"))
+        stop, fault = await self._gate(endpoint, query, xml)
+        if stop is not None:
+            await self._send(send, stop)
             return
         raw_id = (query.get("messageId") or [""])[0].strip()
         if not raw_id:
@@ -798,20 +803,9 @@ class SandboxApp:
     async def _single(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
         """message-status, bulk-status-by-tag and statistics/cost-resume."""
         xml = _wants_xml(query.get("_format"))
-        key = (query.get("apiKey") or [""])[0]
-        if not key:
-            await self._send(send, self._error(1, xml))
-            return
-        if key not in self._keys:
-            await self._send(send, self._error(10, xml))
-            return
-        limited = self._limited(key, endpoint, xml)
-        if limited is not None:
-            await self._send(send, limited)
-            return
-        fault, _number, early = await self._start_fault(xml)
-        if early is not None:
-            await self._send(send, early)
+        stop, fault = await self._gate(endpoint, query, xml)
+        if stop is not None:
+            await self._send(send, stop)
             return
 
         def arg(name: str) -> str:
