@@ -119,10 +119,28 @@ def tracer() -> Any:
     return trace.get_tracer("partner_async", __version__)
 
 
+@functools.cache
+def _default_provider() -> tuple[Callable[[], Any], type]:
+    from opentelemetry import trace
+
+    return trace.get_tracer_provider, trace.ProxyTracerProvider
+
+
+def tracing(otel_tracer: Any) -> bool:
+    """Whether an attempt gets a span: ``opentelemetry-api`` is installed *and* a tracer
+    provider is configured (checked at each attempt, so one set up after the client was
+    made counts). With only the API, spans would be no-ops that still cost their objects
+    on every request."""
+    if otel_tracer is None:
+        return False
+    get_provider, proxy = _default_provider()
+    return not isinstance(get_provider(), proxy)
+
+
 def start_span(otel_tracer: Any, request: RequestInfo | None) -> AbstractContextManager[Any]:
     """An OpenTelemetry client span for one attempt, current while it runs (a no-op
     context without a tracer)."""
-    if otel_tracer is None or request is None:
+    if request is None or not tracing(otel_tracer):
         return contextlib.nullcontext()
     from opentelemetry.trace import SpanKind
 

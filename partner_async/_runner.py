@@ -27,6 +27,7 @@ from ._events import (
     fire,
     start_span,
     tracer,
+    tracing,
 )
 from ._exceptions import (
     AuthenticationError,
@@ -294,7 +295,7 @@ class Requester:
         clock = self.clock
         hooks = self.event_hooks
         request: RequestInfo | None = None
-        if self._tracer is not None or hooks["request"] or hooks["response"]:
+        if hooks["request"] or hooks["response"] or tracing(self._tracer):
             request = RequestInfo(method, url, urlsplit(url).path, attempt, items)
             if hooks["request"]:
                 await fire(hooks["request"], request)

@@ -552,14 +552,17 @@ class _DirectPool:
         ) as response:
             headers = response.headers
             limit = self._max_response_bytes
+            length = headers.get("Content-Length")
+            encoding = headers.get("Content-Encoding", "")
             try:
-                _check_length(headers.get("Content-Length"), limit, response.status)
-                content = await read_capped(
-                    response.content.iter_chunked(_CHUNK),
-                    headers.get("Content-Encoding", ""),
-                    limit,
-                    response.status,
-                )
+                _check_length(length, limit, response.status)
+                if length is not None and encoding in ("", "identity"):
+                    # Within the cap and read exactly as declared: one read, no chunk loop.
+                    content = await response.read()
+                else:
+                    content = await read_capped(
+                        response.content.iter_chunked(_CHUNK), encoding, limit, response.status
+                    )
             except ResponseFormatError:
                 response.close()  # the rest of the body is not read: drop the connection
                 raise
