@@ -429,3 +429,69 @@ async def test_a_call_starts_tasks_for_its_batches_not_for_every_slot(
         results = await sms.multi_status([(p, 1) for p in phones(1_200)])
         assert len(results.answered) == 1_200
         assert max(seen) <= baseline + 3 + 1  # a worker per batch (3) and the call's group
+
+
+async def test_chaos_every_lookup_gets_its_truth_and_cancelled_ones_cost_no_one() -> None:
+    """Thousands of concurrent lookups and small calls, duplicates among them, a fifth of
+    the requests faulted, a tenth of the callers cancelled at random moments: every caller
+    that was not cancelled gets the sandbox's truth, and nobody waits forever."""
+    import random
+
+    from partner_async import RetryPolicy
+    from partner_async.sandbox import FAULT_KINDS, FaultConfig, VirtualClock
+
+    from .test_sandbox_e2e import random_queries
+
+    rates = {kind: 0.2 / len(FAULT_KINDS) for kind in FAULT_KINDS}
+    config = SandboxConfig(
+        seed=12, waiting_polls=None, faults=FaultConfig(**rates, retry_after=0, slow_seconds=1.0)
+    )
+    rng = random.Random(12)
+    queries = random_queries(3_000, seed=12)
+    queries += rng.sample(queries, 300)  # the same lookup from several callers at once
+    rng.shuffle(queries)
+    got: dict[int, object] = {}
+    cancelled = 0
+    async with sms(
+        config,
+        max_concurrency=8,
+        timeout=0.25,
+        clock=VirtualClock(),
+        retry=RetryPolicy(max_retries=10, backoff_base=0.001, backoff_max=0.01),
+    ) as (client, app):
+
+        scopes: dict[int, anyio.CancelScope] = {}
+
+        async def look(i: int) -> None:
+            nonlocal cancelled
+            with anyio.CancelScope() as scope:
+                scopes[i] = scope
+                if i % 7 == 0:  # some callers use small multi_status calls
+                    [got[i]] = await client.multi_status([queries[i]])
+                else:
+                    got[i] = await client.status(*queries[i])
+            del scopes[i]
+            cancelled += scope.cancelled_caught
+
+        async def cancel_some() -> None:
+            # At random moments: queued, leading a request, or waiting on someone else's.
+            for _ in range(300):
+                await anyio.lowlevel.checkpoint()
+                for victim in rng.sample(sorted(scopes), min(len(scopes), 2)):
+                    scopes[victim].cancel()
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(cancel_some)
+                for i in range(len(queries)):
+                    tg.start_soon(look, i)
+                    if i % 50 == 0:
+                        await anyio.lowlevel.checkpoint()  # let some batches leave meanwhile
+    assert cancelled > 20, cancelled  # (70-95 seen)
+    assert len(got) + cancelled == len(queries)
+    for i, outcome in got.items():
+        assert isinstance(outcome, StatusResult), outcome
+        assert (outcome.phone_number, outcome.message_id) == queries[i]
+        assert_truth(outcome, app.config)
+    assert app.stats.faults_total > 0
+    assert app.stats.endpoints["multi-status"] < len(queries) / 5  # they did share requests
