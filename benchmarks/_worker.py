@@ -211,6 +211,20 @@ async def run_partner_async(url: str, pairs: list[tuple[str, int]], c: int) -> i
     return len(results)  # counted like the dict clients' len(); checked by count_answered() after
 
 
+async def run_partner_async_nodedupe(url: str, pairs: list[tuple[str, int]], c: int) -> int:
+    """Diagnostic: the same queries streamed with de-duplication off (``dedupe_window=0``),
+    outcomes kept: what de-duplication costs per item."""
+    from partner_async import SMSPartnerClient
+
+    kept: list[Any] = []
+    client = SMSPartnerClient(api_key="sandbox", base_url=url, max_concurrency=c)
+    async with client, client.iter_multi_status(pairs, dedupe_window=0) as batches:
+        async for batch in batches:
+            kept.extend(batch.outcomes)
+    _keep.append(kept)
+    return len(kept)
+
+
 def count_answered(results: Any) -> int:
     """How many outcomes of a kept ``MultiStatusResult`` are answers (after timing)."""
     from partner_async import StatusResult
@@ -318,6 +332,7 @@ TIMED = {
     "aiohttp_orjson": run_aiohttp_orjson,
     "aiohttp_attrs": run_aiohttp_attrs,
     "partner_async": run_partner_async,
+    "partner_async_nodedupe": run_partner_async_nodedupe,
 }
 
 
@@ -353,7 +368,7 @@ def main() -> None:
     # its asyncio pool (httpx_aiohttp + aiohttp) when its first client opens, and anyio
     # its asyncio backend on first use, not with the package (trio users never need
     # them): those imports are done here, as aiohttp_orjson's is.
-    if args.client in ("partner_async", "stream", "keep", "bulk"):
+    if args.client in ("partner_async", "partner_async_nodedupe", "stream", "keep", "bulk"):
         import anyio._backends._asyncio  # noqa: F401
         import httpx_aiohttp  # noqa: F401
 
@@ -410,7 +425,7 @@ def main() -> None:
     else:
         answered = asyncio.run(TIMED[args.client](args.url, pairs, args.c))
     wall, used = time.perf_counter() - t0, cpu() - c0
-    if args.client in ("partner_async", "keep"):
+    if args.client in ("partner_async", "partner_async_nodedupe", "keep"):
         answered = count_answered(_keep[-1])
     if profiler is not None:
         kind, _, path = args.profile.partition(":")

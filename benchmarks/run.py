@@ -49,6 +49,8 @@ PY = sys.executable
 BATCH = 500
 
 CLIENTS = ("vendor", "httpx_gather", "aiohttp_orjson", "aiohttp_attrs", "partner_async")
+#: Measured only when named with --clients: diagnostics, not alternatives a user would pick.
+DIAGNOSTICS = ("partner_async_nodedupe",)
 REFERENCE = "aiohttp_orjson"
 TYPED_FLOOR = "aiohttp_attrs"
 DESCRIPTIONS = {
@@ -62,6 +64,8 @@ DESCRIPTIONS = {
     "sent (no status mapping, date parsing or checks), all kept: the floor of typed results",
     "partner_async": "`SMSPartnerClient(max_concurrency=C).multi_status(queries)`: typed "
     "results, default retries, all kept",
+    "partner_async_nodedupe": "diagnostic: the same queries through `iter_multi_status("
+    "dedupe_window=0)`, outcomes kept: `partner_async` without de-duplication",
 }
 SECTION = {
     "clients": "## Clients compared (benchmarks/run.py)",
@@ -442,7 +446,8 @@ def render_clients(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         "% of one core: a high value marks a disturbed run.\n"
     )
     out.append("Clients:\n")
-    for client in CLIENTS:
+    shown = [c for c in (*CLIENTS, *DIAGNOSTICS) if c in CLIENTS or any(k[3] == c for k in summary)]
+    for client in shown:
         out.append(f"- `{client}`: {DESCRIPTIONS[client]}")
     out.append("")
     cells = sorted({(k[0], k[1]) for k in summary})
@@ -459,7 +464,7 @@ def render_clients(meta: dict[str, Any], rows: list[dict[str, Any]]) -> str:
         for c in concurrencies:
             ref = summary.get((latency, n, c, REFERENCE))
             typed = summary.get((latency, n, c, TYPED_FLOOR))
-            for client in CLIENTS:
+            for client in shown:
                 s = summary.get((latency, n, c, client))
                 if s is None:
                     continue
@@ -1129,7 +1134,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, nargs="+", default=[4, 16, 64])
     p.add_argument("--concurrency-1m", type=int, nargs="+", default=None,
                    help="run N >= 1,000,000 only at these C (e.g. 16 64)")  # fmt: skip
-    p.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=CLIENTS)
+    p.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=(*CLIENTS, *DIAGNOSTICS))
     p.add_argument("--reps", type=int, default=None,
                    help="repetitions per cell (default 3 for N < 1M, 2 for N >= 1M)")  # fmt: skip
     p.add_argument("--vendor-reps-1m", type=int, default=2,
