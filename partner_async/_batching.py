@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
@@ -73,13 +73,73 @@ class _Window:
             discard(popleft())
 
 
+class _Every:
+    """Every distinct key, and their order (their slots): what ``multi_status`` remembers.
+
+    A set and a list rather than a dict of key -> slot: a new key costs a set insertion and
+    a list append, with no int object per slot and a smaller table to probe (which matters
+    most when the table is out of the caches between batches). The key -> slot mapping is
+    built from the list only if the caller looks a query up (:class:`SlotIndex`).
+    """
+
+    __slots__ = ("_seen", "keys")
+
+    def __init__(self) -> None:
+        self._seen: set[Key] = set()
+        self.keys: list[Key] = []
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._seen
+
+    def add(self, key: Key) -> None:
+        self._seen.add(key)
+        self.keys.append(key)
+
+    def take(self, chunk: list[Key]) -> bool:
+        """Add every key of ``chunk`` if all are new and distinct; else add none."""
+        seen = self._seen
+        if not seen.isdisjoint(chunk):
+            return False
+        before = len(seen)
+        seen.update(chunk)
+        if len(seen) != before + len(chunk):  # a repeat within the chunk: undo
+            seen.difference_update(chunk)  # (none of them was there before)
+            return False
+        self.keys.extend(chunk)
+        return True
+
+
+class SlotIndex(Mapping[Key, int]):
+    """Key -> slot of the keys of an :class:`_Every`, built on first use."""
+
+    __slots__ = ("_index", "_keys")
+
+    def __init__(self, keys: list[Key]) -> None:
+        self._keys = keys
+        self._index: dict[Key, int] | None = None
+
+    def _built(self) -> dict[Key, int]:
+        if self._index is None or len(self._index) != len(self._keys):
+            self._index = {key: slot for slot, key in enumerate(self._keys)}
+        return self._index
+
+    def __getitem__(self, key: Key) -> int:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
 class BatchBuilder:
     """Normalises input items, drops duplicates, and groups queries into batches.
 
-    With ``window=None`` every distinct query is remembered in ``index``; with an int,
-    only the last ``window`` distinct queries are, and memory stays bounded. A query's
-    *slot* is its rank among distinct queries (what ``multi_status`` merges by), or with
-    ``positional=True`` its input position (what a stream reports).
+    With ``window=None`` every distinct query is remembered (``index`` maps it to its
+    slot); with an int, only the last ``window`` distinct queries are, and memory stays
+    bounded. A query's *slot* is its rank among distinct queries (what ``multi_status``
+    merges by), or with ``positional=True`` its input position (what a stream reports).
     """
 
     __slots__ = (
@@ -90,7 +150,6 @@ class BatchBuilder:
         "batch_size",
         "batches",
         "distinct",
-        "index",
         "position",
         "positional",
         "stats",
@@ -109,13 +168,26 @@ class BatchBuilder:
         self._normalize = normalize
         self.batch_size = batch_size
         self.stats = stats
-        self.index: dict[Key, int] = {}
-        self._seen: dict[Key, int] | _Window = self.index if window is None else _Window(window)
+        self._seen: dict[Key, int] | _Every | _Window
+        if window is not None:
+            self._seen = _Window(window)
+        elif positional:
+            self._seen = {}  # key -> input position
+        else:
+            self._seen = _Every()
         self.position = 0
         self.distinct = 0
         self.batches = 0
         self._batch = Batch(0)
         self._start = 0  # the input position the current batch started filling at
+
+    @property
+    def index(self) -> Mapping[Key, int]:
+        """Every remembered query -> its slot (empty with a bounded window)."""
+        seen = self._seen
+        if type(seen) is _Every:
+            return SlotIndex(seen.keys)
+        return seen if type(seen) is dict else {}
 
     def extend(self, items: Iterable[object]) -> list[Batch]:
         """Take input items; return the batches they filled (the hot loop of the SDK)."""
@@ -124,7 +196,7 @@ class BatchBuilder:
         full: list[Batch] = []
         normalize = self._normalize
         seen = self._seen
-        index = self.index if seen is self.index else None
+        index = seen if type(seen) is dict else None
         remember = None if index is not None else seen.add  # type: ignore[union-attr]
         positional = self.positional
         size = self.batch_size
@@ -190,12 +262,15 @@ class BatchBuilder:
             return False
         count = len(chunk)
         seen = self._seen
+        if type(seen) is _Every:
+            return seen.take(chunk)
         if isinstance(seen, _Window):
             if seen.size:  # (a window of 0 de-duplicates nothing)
                 if len(set(chunk)) != count or not seen.isdisjoint(chunk):
                     return False
                 seen.add_all(chunk)
             return True
+        assert type(seen) is dict
         if not seen.keys().isdisjoint(chunk):
             return False
         first = self.position if self.positional else self.distinct

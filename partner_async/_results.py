@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeAlias, Union, overload
 
 import attrs
@@ -142,7 +142,7 @@ class MultiStatusResult:
     def __init__(
         self,
         outcomes: list[Outcome],
-        index: dict[tuple[object, object], int],
+        index: Mapping[tuple[object, object], int],
         normalize: Callable[[object, int], tuple[str, int]],
         stats: CallStats,
     ) -> None:
