@@ -52,9 +52,8 @@ from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, Status
 from ._retry import RetryPolicy
 from ._runner import (
     BatchSettings,
-    Rejected,
+    Failure,
     Requester,
-    RetryableFailure,
     run_batch,
 )
 from ._secret import Secret
@@ -294,7 +293,7 @@ class _Client(Generic[R]):
         if xml:
             params = {**params, "_format": "xml"}
         try:
-            return await self._requester.call(
+            answer = await self._requester.call(
                 "GET",
                 f"{self.base_url}/{path}",
                 xml_decoder if xml else json_decoder,
@@ -306,13 +305,13 @@ class _Client(Generic[R]):
                 params={"apiKey": self.__api_key, **params},
                 pace=pace,
             )
-        except RetryableFailure as failure:
-            raise failure.to_error() from None
-        except Rejected as refusal:
-            raise refusal.error from None
+            if isinstance(answer, Failure):  # refused, or retries ran out
+                raise answer.to_error()
         except PartnerError as exc:
             exc.args = tuple(redact(self.__api_key.redact(str(a))) for a in exc.args)
+            exc.__suppress_context__ = True
             raise
+        return answer
 
     async def _bulk_status(
         self,

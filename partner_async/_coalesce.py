@@ -184,6 +184,7 @@ class Coalescer:
         try:
             with scope:
                 slot = await self._limiter.reserve()
+                assert slot is not None  # without a deadline it waits for one
                 if self._linger and 0 < len(lane.queue) < self._batch_size:
                     oldest = next(iter(lane.queue.values())).queued_at
                     wait = oldest + self._linger - self._clock.now()

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import anyio
 
 from ._clock import Clock
 
-__all__ = ["DeadlinePassed", "RequestLimiter", "Slot"]
-
-
-class DeadlinePassed(Exception):
-    """Internal: the call's deadline would pass before a request could start."""
+__all__ = ["RequestLimiter", "Slot"]
 
 
 class Slot:
@@ -62,17 +55,10 @@ class RequestLimiter:
         """Requests holding a slot now."""
         return 0 if self._capacity is None else self._capacity.borrowed_tokens
 
-    @property
-    def free(self) -> int:
-        """Slots free now (nobody waits for them)."""
-        return self._max_concurrency - self.in_flight
-
-    async def reserve(self, deadline: float | None = None) -> Slot:
+    async def reserve(self, deadline: float | None = None) -> Slot | None:
         """Wait for a free slot, the start rate and any 429 pause; the slot is then held
-        until :meth:`Slot.release` (``slot(reserved)`` releases it).
-
-        Raises :class:`DeadlinePassed` rather than wait past ``deadline`` (clock time).
-        """
+        until :meth:`Slot.release`. None, and no slot held, rather than wait past
+        ``deadline`` (clock time)."""
         if self._capacity is None:
             self._capacity = anyio.CapacityLimiter(self._max_concurrency)
         capacity = self._capacity
@@ -84,33 +70,23 @@ class RequestLimiter:
             with anyio.move_on_after(deadline - clock.now()):
                 await capacity.acquire_on_behalf_of(slot)
             if slot not in capacity.statistics().borrowers:
-                raise DeadlinePassed
+                return None
         try:
             if self._interval:
                 now = clock.now()
                 start = max(now, self._next_start)
                 if deadline is not None and start >= deadline:
-                    raise DeadlinePassed
+                    slot.release()
+                    return None
                 self._next_start = start + self._interval
                 if start > now:
                     await clock.sleep(start - now)
             while (wait := self._paused_until - clock.now()) > 0:
                 if deadline is not None and self._paused_until >= deadline:
-                    raise DeadlinePassed
+                    slot.release()
+                    return None
                 await clock.sleep(wait)
         except BaseException:
             slot.release()
             raise
         return slot
-
-    @asynccontextmanager
-    async def slot(
-        self, reserved: Slot | None = None, deadline: float | None = None
-    ) -> AsyncIterator[None]:
-        """Hold one request slot for the block: ``reserved`` if given, else a new one
-        (waiting for capacity, the start rate and any 429 pause, until ``deadline``)."""
-        slot = reserved if reserved is not None else await self.reserve(deadline)
-        try:
-            yield
-        finally:
-            slot.release()

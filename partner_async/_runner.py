@@ -34,11 +34,12 @@ from ._exceptions import (
     PartnerError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     ResponseFormatError,
     ServerError,
     TransportError,
 )
-from ._limits import DeadlinePassed, RequestLimiter, Slot
+from ._limits import RequestLimiter, Slot
 from ._merge import match_entries
 from ._models import StatusQuery, Unresolved, UnresolvedReason
 from ._results import CallStats, Outcome
@@ -49,12 +50,13 @@ from ._wire import ErrorBody, MultiStatusBody, decode_multi_status, encode_multi
 
 __all__ = [
     "BatchSettings",
-    "Rejected",
+    "Failure",
     "Requester",
-    "RetryableFailure",
-    "Split",
+    "classify",
     "is_retryable_status",
+    "retry_delay",
     "run_batch",
+    "should_retry",
 ]
 
 logger = logging.getLogger("partner_async")
@@ -74,32 +76,31 @@ def is_retryable_status(status: int) -> bool:
     return status in _RETRY_4XX or (500 <= status <= 599 and status not in _FINAL_5XX)
 
 
-class RetryableFailure(Exception):
-    """Internal: an attempt failed in a way a later attempt may not."""
+@attrs.frozen
+class Failure:
+    """Why a request ended without a usable answer: a value, returned rather than raised.
 
+    A ``retryable`` failure may not happen again on another attempt; a refusal (``error``
+    set, reason ``REJECTED``) will; ``split`` says the API refused the request because of
+    some of its items (codes 2, 6, 9, 50), so a smaller request may pass. ``request`` and
+    ``response`` describe the attempt it came from.
+    """
+
+    reason: UnresolvedReason
+    detail: str
+    retryable: bool = False
+    split: bool = False
+    error: PartnerError | None = None
+    retry_after: float | None = None
+    code: int | None = None
+    status_code: int | None = None
     request: RequestInfo | None = None
     response: ResponseInfo | None = None
 
-    def __init__(
-        self,
-        reason: UnresolvedReason,
-        detail: str,
-        *,
-        retry_after: float | None = None,
-        code: int | None = None,
-        status_code: int | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-        self.retry_after = retry_after
-        self.code = code
-        self.status_code = status_code
-
     def to_error(self) -> PartnerError:
-        """The public exception for this failure once retries are exhausted, with the
-        ``request`` and ``response`` of the last attempt."""
-        error = self._error()
+        """The public exception for this failure (a single-request endpoint raises it),
+        with the ``request`` and ``response`` of its attempt."""
+        error = self.error if self.error is not None else self._error()
         error.request, error.response = self.request, self.response
         return error
 
@@ -108,6 +109,8 @@ class RetryableFailure(Exception):
             return TransportError(self.detail)
         if self.reason is UnresolvedReason.MALFORMED_RESPONSE:
             return ResponseFormatError(self.detail, status_code=self.status_code)
+        if self.reason is UnresolvedReason.DEADLINE_EXCEEDED:
+            return RequestTimeoutError(self.detail)
         if self.code is not None:
             return api_error(self.code, self.detail, status_code=self.status_code)
         if self.reason is UnresolvedReason.RATE_LIMITED:
@@ -115,21 +118,45 @@ class RetryableFailure(Exception):
         return ServerError(self.detail, status_code=self.status_code or 0)
 
 
-class Rejected(Exception):
-    """Internal: the API refused the request for good (not fatal for other requests)."""
+def _transient(
+    reason: UnresolvedReason,
+    detail: str,
+    *,
+    retry_after: float | None = None,
+    code: int | None = None,
+    status_code: int | None = None,
+) -> Failure:
+    return Failure(
+        reason, detail, True, retry_after=retry_after, code=code, status_code=status_code
+    )
 
-    def __init__(self, error: PartnerError, code: int | None) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.code = code
+
+def _refused(error: PartnerError, code: int | None, *, split: bool = False) -> Failure:
+    return Failure(UnresolvedReason.REJECTED, str(error), split=split, error=error, code=code)
 
 
-class Split(Rejected):
-    """Internal: the API refused the request because of some of its items."""
+def _deadline_failure(last: Failure | None) -> Failure:
+    detail = "the call's deadline passed before an answer came"
+    if last is not None:
+        detail += f" (last failure: {last.detail})"
+    return Failure(UnresolvedReason.DEADLINE_EXCEEDED, detail)
 
 
-def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
-    """The decoded answer, or the failure it stands for (raised)."""
+def should_retry(failure: Failure, attempt: int, policy: RetryPolicy) -> bool:
+    """Whether attempt number ``attempt`` (0-based) is followed by another."""
+    return failure.retryable and attempt < policy.max_retries
+
+
+def retry_delay(
+    failure: Failure, attempt: int, policy: RetryPolicy, rng: random.Random | None
+) -> float:
+    """Seconds before the next attempt: the backoff, or the server's ``Retry-After``."""
+    return policy.delay(attempt, failure.retry_after, rng)
+
+
+def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T | Failure:
+    """The decoded answer, or the :class:`Failure` it stands for. Only the errors that end
+    the whole call (a refused key or account) are raised."""
     status = raw.status_code
     try:
         decoded: T | ErrorBody | None = decode(raw.content)
@@ -144,25 +171,23 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
             raise error
         if kind is CodeKind.RETRY:
             reason = UnresolvedReason.RATE_LIMITED if code == 429 else UnresolvedReason.SERVER_ERROR
-            raise RetryableFailure(
+            return _transient(
                 reason,
                 f"code {code}: {error.message}",
                 retry_after=parse_retry_after(raw.retry_after),
                 code=code,
                 status_code=status,
             )
-        if kind is CodeKind.SPLIT:
-            raise Split(error, code)
-        raise Rejected(error, code)
+        return _refused(error, code, split=kind is CodeKind.SPLIT)
     if 200 <= status < 300:
         if decoded is None:
-            raise RetryableFailure(
+            return _transient(
                 UnresolvedReason.MALFORMED_RESPONSE, format_problem, status_code=status
             )
         return decoded
     if is_retryable_status(status):
         reason = UnresolvedReason.RATE_LIMITED if status == 429 else UnresolvedReason.SERVER_ERROR
-        raise RetryableFailure(
+        return _transient(
             reason,
             f"HTTP {status}",
             retry_after=parse_retry_after(raw.retry_after),
@@ -172,7 +197,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T:
         raise AuthenticationError(401, "HTTP 401 Unauthorized", status_code=status)
     if status == 403:
         raise PermissionDeniedError(403, "HTTP 403 Forbidden", status_code=status)
-    raise Rejected(ServerError(f"HTTP {status}", status_code=status), None)
+    return _refused(ServerError(f"HTTP {status}", status_code=status), None)
 
 
 class Requester:
@@ -212,71 +237,71 @@ class Requester:
         reserved: Slot | None = None,
         deadline: float | None = None,
         pace: Callable[[], Awaitable[None]] | None = None,
-    ) -> T:
-        """Send until an answer decodes, a failure is final, or retries run out.
+    ) -> T | Failure:
+        """Send until an answer decodes, a failure is final, or retries run out; the
+        answer, or the last :class:`Failure` (``DEADLINE_EXCEEDED`` once the deadline
+        passed). Raises only the errors that end the whole call.
 
         ``reserved``: a slot already held for the first attempt (released after it).
         ``deadline`` (clock time): no wait, attempt or retry goes past it.
         ``pace``, when given, is awaited before every attempt (an endpoint's own rate
         limit, such as cost-resume's 5 requests per minute).
-
-        Raises the last :class:`RetryableFailure` when retries run out or the deadline
-        passes, :class:`Rejected` for a final refusal, and public errors for fatal ones.
         """
         path = url.rsplit("/", 1)[-1]
         clock = self.clock
         attempt = 0
-        last: RetryableFailure | None = None
+        last: Failure | None = None
         while True:
             if pace is not None:
                 await pace()
+            slot = reserved if reserved is not None else await self.limiter.reserve(deadline)
+            reserved = None
+            if slot is None:  # no slot before the deadline
+                return _deadline_failure(last)
             try:
-                async with self.limiter.slot(reserved, deadline):
-                    reserved = None
-                    stats.requests += 1
-                    if attempt:
-                        stats.retries += 1
-                    return await self._attempt(
-                        method,
-                        url,
-                        decode,
-                        timeout,
-                        params,
-                        json_body,
-                        items,
-                        attempt + 1,
-                        None if deadline is None else deadline - clock.now(),
-                    )
-            except DeadlinePassed:
-                raise _deadline_failure(last) from None
-            except RetryableFailure as failure:
-                if failure.reason is UnresolvedReason.DEADLINE_EXCEEDED:
-                    raise
-                rate_limited = failure.reason is UnresolvedReason.RATE_LIMITED
-                delay = policy.delay(attempt, failure.retry_after, self._rng)
-                if rate_limited:
-                    # A 429 slows the whole client: no request of it starts before then.
-                    self.limiter.pause_until(clock.now() + delay)
-                if (
-                    deadline is not None
-                    and clock.now() + (0.0 if attempt >= policy.max_retries else delay) >= deadline
-                ):
-                    raise _deadline_failure(failure) from None
-                if attempt >= policy.max_retries:
-                    raise
-                last = failure
-                logger.info(
-                    "%s /%s failed (%s); retry %d/%d in %.2fs",
+                stats.requests += 1
+                if attempt:
+                    stats.retries += 1
+                result = await self._attempt(
                     method,
-                    path,
-                    failure.detail,
+                    url,
+                    decode,
+                    timeout,
+                    params,
+                    json_body,
+                    items,
                     attempt + 1,
-                    policy.max_retries,
-                    delay,
+                    None if deadline is None else deadline - clock.now(),
                 )
-                attempt += 1
-                if not rate_limited:
-                    await clock.sleep(delay)
+            finally:
+                slot.release()
+            if not isinstance(result, Failure):
+                return result
+            if not result.retryable:
+                return result
+            delay = retry_delay(result, attempt, policy, self._rng)
+            rate_limited = result.reason is UnresolvedReason.RATE_LIMITED
+            if rate_limited:
+                # A 429 slows the whole client: no request of it starts before then.
+                self.limiter.pause_until(clock.now() + delay)
+            retry = should_retry(result, attempt, policy)
+            if deadline is not None and clock.now() + (delay if retry else 0.0) >= deadline:
+                return _deadline_failure(result)
+            if not retry:
+                return result
+            last = result
+            logger.info(
+                "%s /%s failed (%s); retry %d/%d in %.2fs",
+                method,
+                path,
+                result.detail,
+                attempt + 1,
+                policy.max_retries,
+                delay,
+            )
+            attempt += 1
+            if not rate_limited:
+                await clock.sleep(delay)
 
     async def _attempt(
         self,
@@ -289,9 +314,9 @@ class Requester:
         items: int,
         attempt: int,
         limit: float | None = None,
-    ) -> T:
+    ) -> T | Failure:
         """One attempt, within ``limit`` seconds if given: hooks and span around the send,
-        then the answer classified."""
+        then the answer classified (a failure carries the attempt's request and response)."""
         clock = self.clock
         hooks = self.event_hooks
         request: RequestInfo | None = None
@@ -328,21 +353,27 @@ class Requester:
             if hooks["response"]:
                 await fire(hooks["response"], response)
         try:
+            result: T | Failure
             if isinstance(error, ResponseFormatError):  # too large, or a corrupt encoding
-                raise RetryableFailure(
+                result = _transient(
                     UnresolvedReason.MALFORMED_RESPONSE, str(error), status_code=error.status_code
                 )
-            if raw is None:
-                raise RetryableFailure(UnresolvedReason.TRANSPORT_ERROR, str(error))
-            return classify(raw, decode)
-        except (PartnerError, Rejected, RetryableFailure) as exc:
-            # The error carries its attempt (built now if no hook or span needed it).
+            elif raw is None:
+                result = _transient(UnresolvedReason.TRANSPORT_ERROR, str(error))
+            else:
+                result = classify(raw, decode)
+        except PartnerError as exc:  # ends the call: it carries its attempt
             if request is None:
                 request = RequestInfo(method, url, urlsplit(url).path, attempt, items)
                 response = _response_info(request, raw, error, elapsed)
-            carrier = exc.error if isinstance(exc, Rejected) else exc
-            carrier.request, carrier.response = request, response
+            exc.request, exc.response = request, response
             raise
+        if isinstance(result, Failure):
+            if request is None:  # built now, if no hook or span needed it
+                request = RequestInfo(method, url, urlsplit(url).path, attempt, items)
+                response = _response_info(request, raw, error, elapsed)
+            result = attrs.evolve(result, request=request, response=response)
+        return result
 
 
 def _response_info(
@@ -389,54 +420,28 @@ async def run_batch(
     if deadline is not None and settings.requester.clock.now() >= deadline:
         if reserved is not None:
             reserved.release()
-        failure = _deadline_failure(None)
-        return _unresolved(batch, failure.reason, failure.detail, None)
+        late = _deadline_failure(None)
+        return _unresolved(batch, late.reason, late.detail, None)
     if budget is None:
         budget = [settings.isolation_budget]
-    try:
-        body: MultiStatusBody = await settings.requester.call(
-            "POST",
-            settings.url,
-            settings.decode,
-            policy=settings.policy,
-            timeout=settings.timeout,
-            stats=stats,
-            params=settings.params,
-            json_body=encode_multi_status(settings.api_key, batch),
-            items=len(batch),
-            reserved=reserved,
-            deadline=deadline,
-        )
-    except RetryableFailure as failure:
-        return _unresolved(batch, failure.reason, failure.detail, failure.code)
-    except Split as refusal:
-        if len(batch) == 1:
-            return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
-        if budget[0] < 2:
-            logger.warning(
-                "batch of %d refused (%s); not isolated: the isolation budget of %d extra "
-                "requests is spent",
-                len(batch),
-                refusal.error,
-                settings.isolation_budget,
-            )
-            detail = (
-                f"{refusal.error} (a batch refused as a whole; not isolated further: the "
-                f"isolation budget of {settings.isolation_budget} extra requests is spent)"
-            )
-            return _unresolved(batch, UnresolvedReason.REJECTED, detail, refusal.code)
-        budget[0] -= 2
-        middle = len(batch) // 2
-        logger.info(
-            "batch of %d refused (%s); splitting it to isolate the cause",
-            len(batch),
-            refusal.error,
-        )
-        first = await run_batch(settings, batch[:middle], stats, budget=budget)
-        second = await run_batch(settings, batch[middle:], stats, budget=budget)
-        return first + second
-    except Rejected as refusal:
-        return _unresolved(batch, UnresolvedReason.REJECTED, str(refusal.error), refusal.code)
+    answer = await settings.requester.call(
+        "POST",
+        settings.url,
+        settings.decode,
+        policy=settings.policy,
+        timeout=settings.timeout,
+        stats=stats,
+        params=settings.params,
+        json_body=encode_multi_status(settings.api_key, batch),
+        items=len(batch),
+        reserved=reserved,
+        deadline=deadline,
+    )
+    if isinstance(answer, Failure):
+        if answer.split and len(batch) > 1:
+            return await _isolate(settings, batch, stats, answer, budget)
+        return _unresolved(batch, answer.reason, answer.detail, answer.code)
+    body: MultiStatusBody = answer
 
     stats.batches += 1
     if body.unreadable_fields:
@@ -478,11 +483,36 @@ async def run_batch(
     return outcomes  # type: ignore[return-value]
 
 
-def _deadline_failure(last: RetryableFailure | None) -> RetryableFailure:
-    detail = "the call's deadline passed before an answer came"
-    if last is not None:
-        detail += f" (last failure: {last.detail})"
-    return RetryableFailure(UnresolvedReason.DEADLINE_EXCEEDED, detail)
+async def _isolate(
+    settings: BatchSettings,
+    batch: Sequence[tuple[str, int]],
+    stats: CallStats,
+    refusal: Failure,
+    budget: list[int],
+) -> list[Outcome]:
+    """A batch refused because of some of its items: split in halves to isolate them,
+    within the isolation budget (each split costs two requests)."""
+    if budget[0] < 2:
+        logger.warning(
+            "batch of %d refused (%s); not isolated: the isolation budget of %d extra "
+            "requests is spent",
+            len(batch),
+            refusal.detail,
+            settings.isolation_budget,
+        )
+        detail = (
+            f"{refusal.detail} (a batch refused as a whole; not isolated further: the "
+            f"isolation budget of {settings.isolation_budget} extra requests is spent)"
+        )
+        return _unresolved(batch, UnresolvedReason.REJECTED, detail, refusal.code)
+    budget[0] -= 2
+    middle = len(batch) // 2
+    logger.info(
+        "batch of %d refused (%s); splitting it to isolate the cause", len(batch), refusal.detail
+    )
+    first = await run_batch(settings, batch[:middle], stats, budget=budget)
+    second = await run_batch(settings, batch[middle:], stats, budget=budget)
+    return first + second
 
 
 def _unresolved(

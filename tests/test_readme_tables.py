@@ -15,7 +15,7 @@ from partner_async import (
     PermissionDeniedError,
 )
 from partner_async._codes import CODES, CodeKind, code_kind
-from partner_async._runner import Rejected, RetryableFailure, classify, is_retryable_status
+from partner_async._runner import Failure, classify, is_retryable_status
 from partner_async._transport import RawResponse
 from partner_async._wire import decode_multi_status
 
@@ -61,14 +61,11 @@ def body_codes(text: str) -> set[int]:
 def classified(status: int) -> str:
     raw = RawResponse(status_code=status, content=b"<html>", content_type="", retry_after=None)
     try:
-        classify(raw, decode_multi_status)
-    except RetryableFailure:
-        return "yes"
+        verdict = classify(raw, decode_multi_status)
     except (AuthenticationError, PermissionDeniedError):
         return "raised"
-    except Rejected:
-        return "no"
-    raise AssertionError(status)  # pragma: no cover
+    assert isinstance(verdict, Failure), status
+    return "yes" if verdict.retryable else "no"
 
 
 # -- "What is retried" ---------------------------------------------------------------
