@@ -91,6 +91,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_written_rows(tmp_path: Path) -> None:
     assert "Traceback" not in errors
     rows = list(csv.reader([first, *rest.splitlines()]))
     assert 1 <= len(rows) < len(queries)
-    assert all(len(row) == len(COLUMNS) for row in rows)  # no half-written row
+    half_written = [(i, row) for i, row in enumerate(rows) if len(row) != len(COLUMNS)]
+    assert not half_written, (half_written[:3], len(rows))
     expected = {(p, str(m)) for p, m in queries}
     assert all((row[0], row[1]) in expected for row in rows)
