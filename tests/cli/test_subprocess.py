@@ -81,11 +81,19 @@ def test_ctrl_c_stops_cleanly_and_keeps_written_rows(tmp_path: Path) -> None:
         assert header.strip() == ",".join(COLUMNS)
         assert first.startswith("+33")
         process.send_signal(signal.SIGINT)
-        rest, errors = process.communicate(timeout=30)
+        # Read on through the same buffered reader: communicate() would read the pipe
+        # itself and lose what readline() had already buffered (a row cut in two).
+        assert process.stderr is not None
+        rest = process.stdout.read()
+        errors = process.stderr.read()
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
     assert process.returncode == 130, errors
     assert "Interrupted:" in errors
     assert "Traceback" not in errors
