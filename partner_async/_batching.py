@@ -28,6 +28,8 @@ class Batch:
         slots: per sent query, its slot (see :class:`BatchBuilder`).
         pairs: per sent query, ``(e164_phone, message_id)``.
         settled: invalid queries read while this batch filled, with their slots.
+        repeats: in positional mode, ``(position, first position)`` of each input item read
+            while this batch filled that repeated an earlier query.
         read: input items read while this batch filled, duplicates included.
     """
 
@@ -35,42 +37,47 @@ class Batch:
     slots: list[int] = attrs.Factory(list)
     pairs: list[tuple[str, int]] = attrs.Factory(list)
     settled: list[tuple[int, Unresolved]] = attrs.Factory(list)
+    repeats: list[tuple[int, int]] = attrs.Factory(list)
     read: int = 0
 
 
 class _Window:
-    """The ``size`` most recently seen distinct keys (a bounded de-duplication set)."""
+    """The ``size`` most recently seen distinct keys, with their slots (a bounded
+    de-duplication map)."""
 
     __slots__ = ("_order", "_seen", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._seen: set[Key] = set()
+        self._seen: dict[Key, int] = {}
         self._order: deque[Key] = deque()
 
     def __contains__(self, key: Key) -> bool:
         return key in self._seen
 
-    def add(self, key: Key) -> None:
+    def __getitem__(self, key: Key) -> int:
+        return self._seen[key]
+
+    def add(self, key: Key, slot: int) -> None:
         if not self.size:
             return
-        self._seen.add(key)
+        self._seen[key] = slot
         self._order.append(key)
         if len(self._order) > self.size:
-            self._seen.discard(self._order.popleft())
+            del self._seen[self._order.popleft()]
 
     def isdisjoint(self, keys: list[Key]) -> bool:
-        return self._seen.isdisjoint(keys)
+        return self._seen.keys().isdisjoint(keys)
 
-    def add_all(self, keys: list[Key]) -> None:
-        """``add`` each of ``keys``, which are distinct and new."""
+    def add_all(self, keys: list[Key], first: int) -> None:
+        """``add`` each of ``keys``, which are distinct and new, at slots from ``first``."""
         if not self.size:
             return
-        self._seen.update(keys)
+        self._seen.update(zip(keys, range(first, first + len(keys)), strict=True))
         self._order.extend(keys)
-        popleft, discard = self._order.popleft, self._seen.discard
+        popleft, seen = self._order.popleft, self._seen
         for _ in range(len(self._order) - self.size):
-            discard(popleft())
+            del seen[popleft()]
 
 
 class _Every:
@@ -91,7 +98,7 @@ class _Every:
     def __contains__(self, key: Key) -> bool:
         return key in self._seen
 
-    def add(self, key: Key) -> None:
+    def add(self, key: Key, slot: int) -> None:  # slot: the key's rank, its list position
         self._seen.add(key)
         self.keys.append(key)
 
@@ -226,13 +233,15 @@ class BatchBuilder:
             position += 1
             if key in seen:
                 duplicates += 1
+                if positional:
+                    batch.repeats.append((position - 1, seen[key]))  # type: ignore[index]
                 continue
             slot = position - 1 if positional else distinct
             distinct += 1
             if index is not None:
                 index[key] = slot
             else:
-                remember(key)  # type: ignore[misc]
+                remember(key, slot)  # type: ignore[misc]
             if invalid is not None:
                 reason = UnresolvedReason.INVALID_QUERY
                 batch.settled.append((slot, Unresolved(invalid.query, reason, invalid.detail)))
@@ -268,7 +277,7 @@ class BatchBuilder:
             if seen.size:  # (a window of 0 de-duplicates nothing)
                 if len(set(chunk)) != count or not seen.isdisjoint(chunk):
                     return False
-                seen.add_all(chunk)
+                seen.add_all(chunk, self.position if self.positional else self.distinct)
             return True
         assert type(seen) is dict
         if not seen.keys().isdisjoint(chunk):

@@ -129,10 +129,13 @@ async def run_pipeline(
 
 def batch_result(batch: Batch, outcomes: list[Outcome]) -> BatchResult:
     """The public view of a delivered batch: outcomes with their input positions, in order."""
+    repeats = tuple(batch.repeats)
     if not batch.settled:
-        return BatchResult(batch.number, tuple(batch.slots), tuple(outcomes))
+        return BatchResult(batch.number, tuple(batch.slots), tuple(outcomes), repeats)
     pairs = sorted([*zip(batch.slots, outcomes, strict=True), *batch.settled], key=_position)
-    return BatchResult(batch.number, tuple(p for p, _ in pairs), tuple(o for _, o in pairs))
+    return BatchResult(
+        batch.number, tuple(p for p, _ in pairs), tuple(o for _, o in pairs), repeats
+    )
 
 
 def _position(pair: tuple[int, Outcome]) -> int:

@@ -84,11 +84,25 @@ class BatchResult:
     ``positions[i]`` is the input position (0-based, first appearance) of the query that
     ``outcomes[i]`` answers; both are in input order. Invalid queries read while the batch
     filled are part of it, as :class:`Unresolved` outcomes.
+
+    ``repeats`` accounts for every other input item read while the batch filled: one
+    ``(position, first_position)`` per item that repeated an earlier query, whose outcome
+    is the one at ``first_position`` (in this batch or an earlier one). Together,
+    ``positions`` and ``repeats`` name every input position exactly once, so a script can
+    write one result per input row, duplicates included:
+
+    >>> async with client.iter_multi_status(rows, ordered=True) as batches:  # doctest: +SKIP
+    ...     async for batch in batches:
+    ...         for position, outcome in zip(batch.positions, batch.outcomes):
+    ...             recent[position] = outcome
+    ...         for position, first in batch.repeats:
+    ...             save(position, recent[first])
     """
 
     number: int
     positions: tuple[int, ...]
     outcomes: tuple[Outcome, ...]
+    repeats: tuple[tuple[int, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.outcomes)

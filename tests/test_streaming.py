@@ -153,3 +153,40 @@ async def test_multi_status_still_merges_everything(fake_api: FakeAPI) -> None:
         results = await c.multi_status((p, 1) for p in phones(1001))
     assert len(results) == 1001
     assert all(isinstance(r, StatusResult) for r in results)
+
+
+@pytest.mark.parametrize(("window", "chunked"), [(None, True), (100_000, True), (50, False)])
+async def test_repeats_account_for_every_input_row(
+    fake_api: FakeAPI, window: int | None, chunked: bool
+) -> None:
+    """positions and repeats name every input position once; a repeat points at the first
+    appearance of its query (in any accepted form), whose outcome it shares."""
+    base: list[Any] = [(p, 7) for p in phones(1_200)]
+    rows_list: list[Any] = list(base)
+    rows_list.insert(5, ("06" + base[3][0][4:], "7"))  # base[3] again, written nationally
+    rows_list.insert(700, base[690])  # within a batch or two
+    rows_list.insert(1_000, base[2])  # far back: beyond a window of 50
+    rows_list.insert(1_100, ("nonsense", 1))
+    rows_list.insert(1_150, ("nonsense", 1))
+    rows: Any = rows_list if chunked else iter(rows_list)
+    outcome_at: dict[int, Any] = {}
+    seen: list[int] = []
+    async with client().iter_multi_status(rows, ordered=True, dedupe_window=window) as stream:
+        async for batch in stream:
+            for position, outcome in zip(batch.positions, batch.outcomes, strict=True):
+                outcome_at[position] = outcome
+                seen.append(position)
+            for position, first in batch.repeats:
+                assert first < position
+                outcome_at[position] = outcome_at[first]
+                seen.append(position)
+    assert sorted(seen) == list(range(len(rows_list)))  # every row once
+    assert outcome_at[5] == outcome_at[3]
+    assert outcome_at[700] == outcome_at[691]  # base[690] is at 691 after the insert at 5
+    assert outcome_at[1_150] == outcome_at[1_100]
+    assert isinstance(outcome_at[1_100], Unresolved)
+    far = outcome_at[1_000]
+    assert isinstance(far, StatusResult) and far.query == outcome_at[2].query
+    # within the window the far repeat shares its first appearance; past it, it is asked again
+    asked = [q for body in fake_api.requests for q in body["SMSStatut_List"]]
+    assert len(asked) == 1_200 + (1 if window == 50 else 0)
