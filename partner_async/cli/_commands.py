@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
@@ -19,6 +19,7 @@ import click
 import orjson
 
 from partner_async import (
+    BatchResult,
     DeliveryStatus,
     MailBulkReport,
     MailPartnerClient,
@@ -33,9 +34,11 @@ from partner_async import (
 )
 
 from ._io import (
+    Escape,
     InputFormatError,
     OutputWriter,
     QuerySource,
+    Row,
     count_rows,
     is_regular_file,
     open_input,
@@ -51,6 +54,7 @@ from ._runtime import (
     EXIT_UNRESOLVED,
     EXIT_USAGE,
     CliInputError,
+    closed_pipe,
     fail,
     run_async,
     sandbox_server,
@@ -89,6 +93,8 @@ class _Group(click.Group):
             raise
         except click.UsageError as exc:
             raise _UsageError(exc.format_message(), exc.ctx) from None
+        except BrokenPipeError:  # stdout's reader went away: 141, quietly (not click's 1)
+            closed_pipe()
 
 
 class _UsageError(click.UsageError):
@@ -361,6 +367,28 @@ class _Counting:
     default=None,
     help="Input format (default: by INPUT's extension; stdin: csv).",
 )
+@click.option(
+    "--delimiter",
+    type=click.Choice([",", ";", "tab"]),
+    default=None,
+    help="CSV delimiter of INPUT (default: sniffed from its header line); CSV output "
+    "uses the same.",
+)
+@click.option(
+    "--encoding",
+    default="utf-8-sig",
+    show_default=True,
+    help="Text encoding of INPUT (e.g. cp1252 for an old Excel export).",
+)
+@click.option(
+    "--escape-formulas",
+    type=click.Choice(["server", "all", "none"]),
+    default="server",
+    show_default=True,
+    help="CSV output: prefix with ' the cells a spreadsheet would run as formulas "
+    "(=, +, -, @...): 'server' the texts from the API, 'all' every cell (phone numbers "
+    "and your columns too), 'none' nothing.",
+)
 @_connection_options("SMSPARTNER_API_KEY")
 @_batch_options(concurrency=8)
 @click.option(
@@ -404,6 +432,9 @@ def status(
     output: str | None,
     output_format: str | None,
     input_format: str | None,
+    delimiter: str | None,
+    encoding: str,
+    escape_formulas: Escape,
     api_key: str | None,
     api_key_file: str | None,
     base_url: str | None,
@@ -421,14 +452,17 @@ def status(
 ) -> None:
     """Check the delivery status of every (phone number, message id) in INPUT.
 
-    INPUT is a CSV file with a header (a phone-number column: phoneNumber, phone_number,
-    phone or numero; a message-id column: messageId, message_id or msgId; any case), a
-    JSONL file of objects with those keys, or - for stdin. It is read lazily and results
-    are written batch by batch as they arrive, in input order, one row per distinct
-    query: a file of millions of rows is never held in memory (except with --wait).
+    INPUT is a CSV file with a header (a phone-number column such as phoneNumber, phone,
+    "Phone Number", numero or Téléphone; a message-id column such as messageId, message_id
+    or "id message": case, accents and spaces do not matter; delimiter , ; or tab,
+    sniffed), a JSONL file of objects with those keys, or - for stdin. It is read lazily
+    and results are written batch by batch as they arrive, in input order: a file of
+    millions of rows is never held in memory (except with --wait).
 
-    Output columns: phone_number, message_id, success, code, status, status_text, date
-    (ISO 8601, UTC), stop_sms, is_spam, reason (why a query is unresolved), detail.
+    One output row per input row, duplicates included: the row's own columns unchanged,
+    then phone_number (E.164), message_id, success, code, status, status_text, date (ISO
+    8601, UTC), stop_sms, is_spam, reason (why a query is unresolved), detail (an outcome
+    column whose name the input already uses is written result_<name>).
 
     \b
     Examples:
@@ -453,9 +487,17 @@ def status(
         stdin_is_input=input_path == "-",
     )
     try:
-        source = open_input(input_path, input_format)
+        source = open_input(
+            input_path,
+            input_format,
+            delimiter="\t" if delimiter == "tab" else delimiter,
+            encoding=encoding,
+            keep_rows=True,
+        )
     except InputFormatError as exc:
         fail(str(exc), api_key)
+    except LookupError:
+        fail(f"unknown encoding {encoding!r} (try utf-8, cp1252 or latin-1)", api_key)
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {input_path}: {exc}", api_key)
     started = time.monotonic()
@@ -464,7 +506,10 @@ def status(
     try:
         with source:
             total = count_rows(input_path, source.format)
-            writer = open_output(output, output_format)
+            writer = open_output(
+                output, output_format, delimiter=source.delimiter, escape=escape_formulas
+            )
+            writer.input_header = source.header
             with writer, reporter(quiet) as display, _maybe_sandbox(sandbox) as server:
                 key, url = _connection(sandbox, api_key, base_url, server)
                 job = _StatusJob(
@@ -562,14 +607,17 @@ class _StatusJob:
     tally: _Tally
     #: With --wait: the first pass's outcomes, and the later answers by query.
     first_pass: list[StatusResult | Unresolved] | None = None
+    #: With --wait: every input row of the first pass with its outcome then.
+    first_rows: list[Row] = attrs.field(factory=list)
     latest: dict[tuple[str, int | str], StatusResult | Unresolved] = attrs.field(factory=dict)
 
     def _queries(self) -> Iterable[tuple[Any, Any]] | AsyncIterator[tuple[Any, Any]]:
         return read_in_thread(self.source) if self.threaded else self.source
 
     async def streaming(self, dedupe_window: int | None) -> None:
-        """Write each batch's outcomes as it arrives, in input order."""
+        """Write one row per input row as each batch arrives, in input order."""
         self.display.start("checking", self.total)
+        rows = _RowOutcomes(self.source, dedupe_window)
         async with (
             SMSPartnerClient(**self.options) as client,
             client.iter_multi_status(
@@ -580,7 +628,7 @@ class _StatusJob:
             ) as batches,
         ):
             async for batch in batches:
-                self.writer.write(batch.outcomes)
+                self.writer.write(rows.of(batch))
                 self.tally.add(batch.outcomes)
         self.writer.finish()
         self.display.finish()
@@ -591,16 +639,19 @@ class _StatusJob:
         deadline = time.monotonic() + wait_timeout
         rounds = Rounds(self.display, self.total, "checking")
         progress = _Counting(rounds, self.tally)
+        rows = _RowOutcomes(self.source, None)
         async with SMSPartnerClient(**self.options) as client:
             # The first pass is streamed into ``first_pass`` batch by batch, so Ctrl-C
             # during it still writes every outcome obtained (save_partial).
             first_pass: list[StatusResult | Unresolved] = []
             self.first_pass = first_pass
+            self.first_rows = []
             async with client.iter_multi_status(
                 self._queries(), ordered=True, dedupe_window=None, progress=progress
             ) as batches:
                 async for batch in batches:
                     first_pass.extend(batch.outcomes)
+                    self.first_rows.extend(rows.of(batch))
             requests, retries = self.tally.requests, self.tally.retries
             pending = [_key(o) for o in first_pass if _not_final(o)]
             if pending and deadline > time.monotonic():
@@ -635,12 +686,48 @@ class _StatusJob:
             return
         merged: list[StatusResult | Unresolved] = []
         for outcome in self.first_pass:
-            later = self.latest.get(_key(outcome))
-            merged.append(later if later is not None and _better(outcome, later) else outcome)
+            merged.append(self._latest(outcome))
         self.first_pass = None
-        self.writer.write(merged)
+        self.writer.write((fields, self._latest(outcome)) for fields, outcome in self.first_rows)
         self.writer.finish()
         self.tally.add(merged)
+
+    def _latest(self, outcome: StatusResult | Unresolved) -> StatusResult | Unresolved:
+        later = self.latest.get(_key(outcome))
+        return later if later is not None and _better(outcome, later) else outcome
+
+
+class _RowOutcomes:
+    """Pairs every input row (its own fields) with its outcome, batch by batch.
+
+    Batches come in input order and account for every row read while they filled: their
+    ``positions`` (first appearances) and ``repeats`` (rows repeating an earlier query).
+    The outcomes of the last ``window`` first appearances (every one with None) are kept
+    to answer repeats of queries answered by an earlier batch.
+    """
+
+    def __init__(self, source: QuerySource, window: int | None) -> None:
+        assert source.rows is not None
+        self._rows = source.rows
+        self._window = window
+        self._recent: dict[int, StatusResult | Unresolved] = {}
+        self._order: deque[int] = deque()
+
+    def of(self, batch: BatchResult) -> list[Row]:
+        """The rows read while ``batch`` filled, in input order, with their outcomes."""
+        by_position = dict(zip(batch.positions, batch.outcomes, strict=True))
+        recent = self._recent
+        for position, first in batch.repeats:
+            by_position[position] = by_position[first] if first in by_position else recent[first]
+        if self._window != 0:
+            for position in batch.positions:
+                recent[position] = by_position[position]
+                self._order.append(position)
+            if self._window is not None:
+                while len(self._order) > self._window:
+                    del recent[self._order.popleft()]
+        take = self._rows.popleft
+        return [(take(), by_position[position]) for position in sorted(by_position)]
 
 
 # ---------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import itertools
 import os
 import sys
 import tempfile
+import unicodedata
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import IO, Any, Final, Literal
@@ -35,9 +37,48 @@ __all__ = [
 
 Format = Literal["csv", "jsonl"]
 
-#: Accepted spellings of the two input columns / keys (compared case-insensitively).
-PHONE_KEYS: Final = ("phoneNumber", "phone_number", "phone", "numero")
-MESSAGE_ID_KEYS: Final = ("messageId", "message_id", "msgId")
+#: Accepted names of the two input columns / keys, compared after folding case, accents,
+#: spaces, dashes and underscores (``"Phone Number"``, ``"Téléphone"``, ``"N° de mobile"``...).
+PHONE_KEYS: Final = (
+    "phoneNumber",
+    "phone_number",
+    "phone",
+    "Phone Number",
+    "numero",
+    "Numéro",
+    "Téléphone",
+    "telephone",
+    "tel",
+    "mobile",
+    "portable",
+    "msisdn",
+    "gsm",
+    "Numéro de téléphone",
+    "Numéro de mobile",
+)
+MESSAGE_ID_KEYS: Final = (
+    "messageId",
+    "message_id",
+    "msgId",
+    "Message ID",
+    "id_message",
+    "id message",
+    "identifiant du message",
+)
+#: The delimiters a CSV header is sniffed for (``;`` is French Excel's default).
+DELIMITERS: Final = (",", ";", "\t")
+
+
+def fold(name: str) -> str:
+    """A header name reduced for matching: no accents, case, spaces or punctuation."""
+    text = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in text if c.isalnum() and not unicodedata.combining(c)).casefold()
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV header line: the most frequent of ``,``, ``;`` and tab."""
+    best = max(DELIMITERS, key=header_line.count)
+    return best if header_line.count(best) else ","
 
 #: The output's columns, in order.
 COLUMNS: Final = (
@@ -54,8 +95,8 @@ COLUMNS: Final = (
     "detail",
 )
 
-_PHONE_LOWER: Final = frozenset(k.lower() for k in PHONE_KEYS)
-_ID_LOWER: Final = frozenset(k.lower() for k in MESSAGE_ID_KEYS)
+_PHONE_FOLDED: Final = frozenset(map(fold, PHONE_KEYS))
+_ID_FOLDED: Final = frozenset(map(fold, MESSAGE_ID_KEYS))
 _EXTENSIONS: Final[dict[str, Format]] = {
     ".csv": "csv",
     ".jsonl": "jsonl",
@@ -83,7 +124,7 @@ def guess_format(path: str, given: str | None, default: Format = "csv") -> Forma
 
 def _find_column(names: list[str], wanted: frozenset[str]) -> int | None:
     for position, name in enumerate(names):
-        if name.strip().lower() in wanted:
+        if fold(name) in wanted:
             return position
     return None
 
@@ -93,10 +134,22 @@ class QuerySource:
 
     Opening checks the CSV header at once (so a missing column fails before any request);
     :meth:`__iter__` then yields ``(phone_number, message_id)`` pairs one row at a time.
-    Use as a context manager, or call :meth:`close`.
+    The CSV delimiter is ``delimiter``, or sniffed from the header line. With
+    ``keep_rows``, every row read (a CSV row's fields, a JSONL line's object) is also
+    appended to :attr:`rows` until the caller takes it: the caller's own columns, to write
+    back beside each result. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, stream: IO[str], name: str, fmt: Format, *, owned: bool) -> None:
+    def __init__(
+        self,
+        stream: IO[str],
+        name: str,
+        fmt: Format,
+        *,
+        owned: bool,
+        delimiter: str | None = None,
+        keep_rows: bool = False,
+    ) -> None:
         self._stream = stream
         self.name = name
         self.format: Format = fmt
@@ -104,9 +157,26 @@ class QuerySource:
         self.rows_read = 0
         self._columns: tuple[int, int] | None = None
         self._reader: Iterator[list[str]] | None = None
+        self.header: list[str] | None = None
+        self.delimiter = delimiter or ","
+        #: Rows read and not yet taken (``keep_rows``): appended by the reading thread,
+        #: taken by the writer (a deque: safe across the two).
+        self.rows: deque[list[str] | dict[str, Any]] | None = deque() if keep_rows else None
         if fmt == "csv":
-            self._reader = csv.reader(stream)
+            lines: Iterator[str] = iter(stream)
+            if delimiter is None:
+                first = self._first_line()
+                self.delimiter = sniff_delimiter(first)
+                if first:  # (an empty input has no header line to give back)
+                    lines = itertools.chain([first], lines)
+            self._reader = csv.reader(lines, delimiter=self.delimiter)
             self._columns = self._read_header()
+
+    def _first_line(self) -> str:
+        try:
+            return self._stream.readline()
+        except UnicodeDecodeError as exc:
+            raise self._unreadable(exc, 1) from None
 
     def _read_header(self) -> tuple[int, int]:
         assert self._reader is not None
@@ -120,9 +190,10 @@ class QuerySource:
                 f"column ({', '.join(PHONE_KEYS)}) and a message-id column "
                 f"({', '.join(MESSAGE_ID_KEYS)})"
             )
-        phone = _find_column(header, _PHONE_LOWER)
-        message_id = _find_column(header, _ID_LOWER)
-        found = ",".join(header)
+        phone = _find_column(header, _PHONE_FOLDED)
+        message_id = _find_column(header, _ID_FOLDED)
+        found = self.delimiter.join(header)
+        self.header = header
         if phone is None:
             raise InputFormatError(
                 f"{self.name}: the CSV header has no phone-number column "
@@ -172,10 +243,13 @@ class QuerySource:
         assert self._columns is not None
         phone, message_id = self._columns
         width = max(phone, message_id) + 1
+        keep = self.rows.append if self.rows is not None else None
         for row in self._rows(self._reader):
             if not row:
                 continue
             self.rows_read += 1
+            if keep is not None:
+                keep(row)
             if len(row) >= width:
                 yield row[phone], row[message_id]
             else:  # a short row: the SDK reports the empty value as an invalid query
@@ -206,16 +280,19 @@ class QuerySource:
                     f"{self.name}, line {number}: expected a JSON object with a phone "
                     f"number and a message id, got {type(item).__name__}"
                 )
-            yield self._pair(item, number)
+            pair = self._pair(item, number)
+            if self.rows is not None:
+                self.rows.append(item)
+            yield pair
 
     def _pair(self, item: dict[str, Any], number: int) -> tuple[Any, Any]:
         phone: Any = _missing
         message_id: Any = _missing
         for key, value in item.items():
-            lowered = key.lower()
-            if phone is _missing and lowered in _PHONE_LOWER:
+            folded = fold(key)
+            if phone is _missing and folded in _PHONE_FOLDED:
                 phone = value
-            elif message_id is _missing and lowered in _ID_LOWER:
+            elif message_id is _missing and folded in _ID_FOLDED:
                 message_id = value
         if phone is _missing or message_id is _missing:
             which, keys = ("phone-number", ", ".join(PHONE_KEYS))
@@ -244,29 +321,38 @@ class QuerySource:
 _missing: Final = object()
 
 
-def open_input(path: str, fmt: str | None = None) -> QuerySource:
-    """Open ``path`` (``-`` for stdin) as a :class:`QuerySource`.
+def open_input(
+    path: str,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8-sig",
+    keep_rows: bool = False,
+) -> QuerySource:
+    """Open ``path`` (``-`` for stdin) as a :class:`QuerySource`, decoded with
+    ``encoding`` (UTF-8 by default, a byte-order mark skipped).
 
     Raises :class:`InputFormatError` for a missing CSV column and ``OSError`` when the file
-    cannot be opened.
+    cannot be opened (``LookupError`` for an unknown encoding).
     """
     kind = guess_format(path, fmt)
+    options: dict[str, Any] = {"delimiter": delimiter, "keep_rows": keep_rows}
     if path == "-":
         wrapper = io.TextIOWrapper(
             sys.stdin.buffer,
-            encoding="utf-8-sig",
+            encoding=encoding,
             newline="" if kind == "csv" else None,
         )
         try:
-            return QuerySource(wrapper, "<stdin>", kind, owned=False)
+            return QuerySource(wrapper, "<stdin>", kind, owned=False, **options)
         except BaseException:
             wrapper.detach()
             raise
     stream = open(  # noqa: SIM115 - owned by the QuerySource
-        path, encoding="utf-8-sig", newline="" if kind == "csv" else None
+        path, encoding=encoding, newline="" if kind == "csv" else None
     )
     try:
-        return QuerySource(stream, path, kind, owned=True)
+        return QuerySource(stream, path, kind, owned=True, **options)
     except BaseException:
         stream.close()
         raise
@@ -360,8 +446,35 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+#: What ``--escape-formulas`` escapes in CSV output.
+Escape = Literal["server", "all", "none"]
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP's list).
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+#: The outcome columns whose text comes from the server (escaped by default).
+_SERVER_TEXT: Final = frozenset({"status_text", "detail"})
+
+
+def escape_formula(cell: Any) -> Any:
+    """``cell`` made inert for a spreadsheet: text that would start a formula gets a
+    leading ``'`` (which spreadsheets hide)."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
+#: One output row: the input row (CSV fields or a JSONL object) and its outcome.
+Row = tuple["list[str] | dict[str, Any]", "StatusResult | Unresolved"]
+
+
 class OutputWriter:
-    """Writes outcomes as CSV (with a header row) or JSONL, one row per outcome.
+    """Writes one row per input row: the row's own columns, then the outcome columns
+    (:data:`COLUMNS`; one whose name the input already uses is written ``result_<name>``),
+    as CSV (with a header row) or JSONL.
+
+    CSV cells are escaped against formula injection as ``escape`` says: ``"server"`` (the
+    default) escapes the texts that come from the server (``status_text``, ``detail``),
+    ``"all"`` every cell (the input's own columns and phone numbers included: for files
+    opened in a spreadsheet), ``"none"`` nothing (for programs).
 
     A file output is written to a temporary file in the same directory, created when the
     first results arrive (or by :meth:`finish`), and renamed over ``path`` by
@@ -370,7 +483,15 @@ class OutputWriter:
     survives an interruption and is renamed into place like a complete run's.
     """
 
-    def __init__(self, fmt: Format, *, path: str | None = None, stream: IO[str] | None = None):
+    def __init__(
+        self,
+        fmt: Format,
+        *,
+        path: str | None = None,
+        stream: IO[str] | None = None,
+        delimiter: str = ",",
+        escape: Escape = "server",
+    ):
         if (path is None) == (stream is None):
             raise ValueError("give exactly one of path and stream")
         self.format: Format = fmt
@@ -380,32 +501,70 @@ class OutputWriter:
         self._started = False
         self._temporary: str | None = None
         self.rows_written = 0
+        self.delimiter = delimiter
+        self.escape: Escape = escape
+        #: The input's CSV header (None for JSONL input: the first object's keys serve).
+        self.input_header: list[str] | None = None
+        self._names: list[str] | None = None  # the output's column names, once known
+        self._input_width = 0
 
-    def _start(self) -> IO[str]:
+    def _columns(self, first: list[str] | dict[str, Any] | None) -> list[str]:
+        if self._names is None:
+            own = list(self.input_header or (first.keys() if isinstance(first, dict) else []))
+            taken = set(own)
+            self._input_width = len(own)
+            self._names = own + [f"result_{c}" if c in taken else c for c in COLUMNS]
+        return self._names
+
+    def _start(self, first: list[str] | dict[str, Any] | None = None) -> IO[str]:
         if self._stream is None:
             assert self.path is not None
             self._stream = self._open_temporary(self.path)
         if not self._started:
             self._started = True
+            names = self._columns(first)
             if self.format == "csv":
-                self._csv = csv.writer(self._stream, lineterminator="\n")
-                self._csv.writerow(COLUMNS)
+                self._csv = csv.writer(self._stream, lineterminator="\n", delimiter=self.delimiter)
+                escape = escape_formula if self.escape == "all" else _same
+                self._csv.writerow([escape(name) for name in names])
         return self._stream
 
-    def write(self, outcomes: Iterable[StatusResult | Unresolved]) -> None:
-        """Write these outcomes (after the header, the first time) and flush."""
-        stream = self._start()
+    def write(self, rows: Iterable[Row]) -> None:
+        """Write these rows (after the header, the first time) and flush."""
+        rows = list(rows)
+        stream = self._start(rows[0][0] if rows else None)
+        names = self._columns(None)
+        width = self._input_width
         count = 0
         if self._csv is not None:
             writerow = self._csv.writerow
-            for outcome in outcomes:
-                writerow([_csv_value(v) for v in outcome_record(outcome)])
+            mode = self.escape
+            escape_server = mode != "none"
+            for fields, outcome in rows:
+                if isinstance(fields, dict):  # JSONL input: the first object's keys
+                    own = [_csv_value(fields.get(name)) for name in names[:width]]
+                else:
+                    own = fields[:width] + [""] * (width - len(fields))
+                record = [_csv_value(v) for v in outcome_record(outcome)]
+                if escape_server:
+                    for i, column in enumerate(COLUMNS):
+                        if column in _SERVER_TEXT:
+                            record[i] = escape_formula(record[i])
+                cells = own + record
+                writerow([escape_formula(c) for c in cells] if mode == "all" else cells)
                 count += 1
         else:
             lines = []
-            for outcome in outcomes:
-                record = dict(zip(COLUMNS, outcome_record(outcome), strict=True))
-                lines.append(orjson.dumps(record).decode())
+            for fields, outcome in rows:
+                values = outcome_record(outcome)
+                if isinstance(fields, dict):  # JSONL input: this object's own keys
+                    document = dict(fields)
+                    for column, value in zip(COLUMNS, values, strict=True):
+                        document[f"result_{column}" if column in fields else column] = value
+                else:
+                    document = dict(zip(names[:width], fields, strict=False))
+                    document.update(zip(names[width:], values, strict=True))
+                lines.append(orjson.dumps(document).decode())
                 count += 1
             if lines:
                 stream.write("\n".join(lines) + "\n")
@@ -471,8 +630,15 @@ def same_file(first: str, second: str) -> bool:
         return False
 
 
-def open_output(path: str | None, fmt: str | None = None) -> OutputWriter:
+def open_output(
+    path: str | None, fmt: str | None = None, *, delimiter: str = ",", escape: Escape = "server"
+) -> OutputWriter:
     """An :class:`OutputWriter` on ``path`` (None or ``-``: stdout), opened lazily."""
+    options: dict[str, Any] = {"delimiter": delimiter, "escape": escape}
     if path is None or path == "-":
-        return OutputWriter(guess_format("-", fmt), stream=sys.stdout)
-    return OutputWriter(guess_format(path, fmt), path=path)
+        return OutputWriter(guess_format("-", fmt), stream=sys.stdout, **options)
+    return OutputWriter(guess_format(path, fmt), path=path, **options)
+
+
+def _same(value: Any) -> Any:
+    return value

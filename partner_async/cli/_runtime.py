@@ -21,6 +21,7 @@ from partner_async import ConfigurationError, InputError, PartnerError
 from ._io import InputFormatError
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_SAME_FILE",
@@ -28,6 +29,7 @@ __all__ = [
     "EXIT_USAGE",
     "CliError",
     "CliInputError",
+    "closed_pipe",
     "fail",
     "redact",
     "run_async",
@@ -40,6 +42,9 @@ EXIT_UNRESOLVED: Final = 2
 #: ``status -o`` names the input file (also through a link): refused, nothing touched.
 EXIT_SAME_FILE: Final = 2
 EXIT_INTERRUPTED: Final = 130
+#: stdout was closed by the reader (``| head``): 128 + SIGPIPE, as a C program killed by
+#: the signal would exit; nothing is printed.
+EXIT_BROKEN_PIPE: Final = 141
 
 #: Environment variables that may hold secrets: their values are masked in any message.
 SECRET_ENV: Final = ("SMSPARTNER_API_KEY", "MAILPARTNER_API_KEY")
@@ -104,8 +109,7 @@ def run_async(
     except PartnerError as exc:
         fail(f"{type(exc).__name__}: {exc}", *secrets)
     except BrokenPipeError:
-        _silence_stdout()
-        raise click.exceptions.Exit(EXIT_USAGE) from None
+        closed_pipe()
     except OSError as exc:
         fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), *secrets)
 
@@ -118,11 +122,13 @@ def no_key_message(sdk_message: str) -> str:
     return sdk_message
 
 
-def _silence_stdout() -> None:
-    """After EPIPE (``| head``): send further stdout writes to /dev/null, quietly."""
+def closed_pipe() -> NoReturn:
+    """stdout's reader went away (``| head``): stop quietly with exit code 141. Further
+    stdout writes (the interpreter's last flush) go to /dev/null."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+    raise click.exceptions.Exit(EXIT_BROKEN_PIPE)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,10 +36,11 @@ def iso(timestamp: int | None) -> str | None:
 
 
 def check_against_truth(row: dict[str, Any], app: SandboxApp, *, polls: int = 0) -> None:
-    """One answered output row agrees with the sandbox's public ground truth."""
-    truth = ground_truth(
-        row["phone_number"], int(row["message_id"]), config=app.config, polls=polls
-    )
+    """One answered output row agrees with the sandbox's public ground truth (outcome
+    columns renamed result_<name> where the input used the name)."""
+    phone = row.get("result_phone_number", row["phone_number"])
+    message_id = row.get("result_message_id", row["message_id"])
+    truth = ground_truth(phone, int(message_id), config=app.config, polls=polls)
     assert str(row["code"]) == str(truth.code)
     assert row["status"] == STATUS_OF_TRUTH.get(truth.status, truth.status)
     assert row["status_text"] == truth.wire_status
@@ -55,15 +58,18 @@ def test_csv_round_trip(tmp_path: Path, invoke: Invoke, sandbox_app: SandboxApp)
 
     assert result.exit_code == 0, result.output
     output = read_csv(out.read_text(encoding="utf-8"))
-    assert list(output[0]) == list(COLUMNS)
-    # every distinct query exactly once, in input order
-    assert [(r["phone_number"], int(r["message_id"])) for r in output] == queries
+    assert list(output[0]) == ["phoneNumber", "messageId", *COLUMNS]  # its own, then ours
+    # one output row per input row, repeats included, in input order, each with its columns
+    assert [(r["phoneNumber"], int(r["messageId"])) for r in output] == rows
+    assert [(r["phone_number"], int(r["message_id"])) for r in output] == rows
     for row in output:
         check_against_truth(row, sandbox_app)
         assert row["reason"] == row["detail"] == ""
+    assert output[1100] == output[3] and output[1102] == output[0]  # answered once each
     assert {r["status"] for r in output} == {"Delivered", "Not delivered", "Waiting", "Unknown"}
     assert "1,100 distinct queries (1,103 read)" in result.stderr
     assert result.stdout == ""
+    assert sandbox_app.stats.items == 1_100
 
 
 def test_jsonl_round_trip_with_other_key_spellings(
@@ -86,8 +92,10 @@ def test_jsonl_round_trip_with_other_key_spellings(
     assert result.exit_code == 0, result.output
     output = read_jsonl(out.read_text(encoding="utf-8"))
     assert [(r["phone_number"], r["message_id"]) for r in output] == queries
-    for row in output:
-        assert list(row) == list(COLUMNS)
+    for line, row in zip(lines, output, strict=True):
+        # the object's own keys, then ours (``result_<name>`` where the object has the name)
+        assert list(row) == [*line, *(f"result_{c}" if c in line else c for c in COLUMNS)]
+        assert all(row[key] == value for key, value in line.items())
         assert isinstance(row["success"], bool)
         assert row["reason"] is None
         check_against_truth(row, sandbox_app)
@@ -108,9 +116,13 @@ def test_stdin_csv_to_stdout_with_national_and_invalid_numbers(
 
     assert result.exit_code == 2, result.output
     output = read_csv(result.stdout)
-    assert len(output) == 4
-    first, short, bad_id, landline = output
-    assert first["phone_number"] == "+33612345678"
+    assert len(output) == 5  # one per input row
+    first, again, short, bad_id, landline = output
+    assert first["phone_number"] == again["phone_number"] == "+33612345678"
+    assert (first["Phone"], again["Phone"]) == ("06 12 34 56 78", "+33612345678")
+    assert {k: v for k, v in first.items() if k != "Phone"} == {
+        k: v for k, v in again.items() if k != "Phone"
+    }
     check_against_truth(first, sandbox_app)
     assert (short["reason"], short["success"], short["status"]) == ("invalid_query", "", "")
     assert "+33 6 12" in short["detail"]
@@ -145,7 +157,11 @@ def test_wait_follows_waiting_items_to_final(
 
     assert result.exit_code == 0, result.output
     output = read_jsonl(result.stdout)
-    assert [(r["phone_number"], r["message_id"]) for r in output] == queries
+    # the input's own phone_number and message_id columns as read, the results renamed
+    assert [(r["phone_number"], r["message_id"]) for r in output] == [
+        (p, str(m)) for p, m in queries
+    ]
+    assert [(r["result_phone_number"], r["result_message_id"]) for r in output] == queries
     assert all(r["status"] != "Waiting" for r in output)
     for row in output:
         check_against_truth(row, sandbox_app, polls=10)
@@ -175,11 +191,11 @@ def test_missing_column_names_it_and_the_header(tmp_path: Path, invoke: Invoke) 
 
 
 def test_missing_phone_column(tmp_path: Path, invoke: Invoke) -> None:
-    source = write_csv(tmp_path / "in.csv", [("1", "2")], header=("tel", "messageId"))
+    source = write_csv(tmp_path / "in.csv", [("1", "2")], header=("fax", "messageId"))
     result = invoke("status", str(source))
     assert result.exit_code == 1
     assert "no phone-number column" in result.stderr
-    assert "header found: tel,messageId" in result.stderr
+    assert "header found: fax,messageId" in result.stderr
 
 
 def test_empty_csv(tmp_path: Path, invoke: Invoke) -> None:
@@ -270,7 +286,7 @@ def test_input_without_queries_gives_a_header_only(tmp_path: Path, invoke: Invok
     out = tmp_path / "out.csv"
     result = invoke("status", str(source), "-o", str(out))
     assert result.exit_code == 0, result.output
-    assert out.read_text() == ",".join(COLUMNS) + "\n"
+    assert out.read_text() == ",".join(["phoneNumber", "messageId", *COLUMNS]) + "\n"
 
 
 def test_help_never_shows_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -347,3 +363,58 @@ def test_malformed_stdin_line_names_stdin(invoke: Invoke) -> None:
     result = invoke("status", "-", "--input-format", "jsonl", input=text)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: <stdin>, line 2: expected a JSON object")
+
+
+# ---------------------------------------------------------------------------------------
+# the user's own file: delimiter, encoding, header names, their columns kept
+
+
+def test_french_excel_csv_semicolons_cp1252_and_accented_headers(
+    tmp_path: Path, invoke: Invoke, sandbox_app: SandboxApp
+) -> None:
+    queries = make_queries(30, seed=9)
+    lines = ["Client;Téléphone;Identifiant du message"]
+    lines += [f"client {i};{p};{m}" for i, (p, m) in enumerate(queries)]
+    source = tmp_path / "export.csv"
+    source.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    out = tmp_path / "out.csv"
+
+    result = invoke("status", str(source), "-o", str(out), "--encoding", "cp1252")
+
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ";".join(["Client", "Téléphone", "Identifiant du message",
+                                            *COLUMNS])  # fmt: skip
+    output = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert [r["Client"] for r in output] == [f"client {i}" for i in range(30)]
+    for row in output:
+        check_against_truth(row, sandbox_app)
+
+
+@pytest.mark.parametrize(
+    ("header", "delimiter", "option"),
+    [
+        ("Phone Number\tmessage id\tcustomer_id", "\t", []),
+        ("numero;msgId;customer_id", ";", ["--delimiter", ";"]),
+        ("PHONE-NUMBER,Message_ID,customer_id", ",", []),
+    ],
+)
+def test_delimiters_and_header_spellings(
+    tmp_path: Path, invoke: Invoke, header: str, delimiter: str, option: list[str]
+) -> None:
+    queries = make_queries(3, seed=10)
+    body = "".join(f"{p}{delimiter}{m}{delimiter}C{i}\n" for i, (p, m) in enumerate(queries))
+    source = tmp_path / "in.csv"
+    source.write_text(header + "\n" + body, encoding="utf-8")
+    result = invoke("status", str(source), "--format", "jsonl", *option)
+    assert result.exit_code == 0, result.output
+    output = read_jsonl(result.stdout)
+    assert [r["customer_id"] for r in output] == ["C0", "C1", "C2"]
+    assert [(r["phone_number"], r["message_id"]) for r in output] == queries
+
+
+def test_an_unknown_encoding_is_a_usage_error(tmp_path: Path, invoke: Invoke) -> None:
+    source = write_csv(tmp_path / "in.csv", make_queries(1))
+    result = invoke("status", str(source), "--encoding", "klingon")
+    assert result.exit_code == 1
+    assert "unknown encoding 'klingon'" in result.stderr

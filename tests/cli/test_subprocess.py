@@ -78,7 +78,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_written_rows(tmp_path: Path) -> None:
         assert process.stdout is not None
         header = process.stdout.readline()  # blocks until the first batch is written
         first = process.stdout.readline()
-        assert header.strip() == ",".join(COLUMNS)
+        assert header.strip() == ",".join(["phoneNumber", "messageId", *COLUMNS])
         assert first.startswith("+33")
         process.send_signal(signal.SIGINT)
         # Read on through the same buffered reader: communicate() would read the pipe
@@ -99,7 +99,26 @@ def test_ctrl_c_stops_cleanly_and_keeps_written_rows(tmp_path: Path) -> None:
     assert "Traceback" not in errors
     rows = list(csv.reader([first, *rest.splitlines()]))
     assert 1 <= len(rows) < len(queries)
-    half_written = [(i, row) for i, row in enumerate(rows) if len(row) != len(COLUMNS)]
+    half_written = [(i, row) for i, row in enumerate(rows) if len(row) != 2 + len(COLUMNS)]
     assert not half_written, (half_written[:3], len(rows))
     expected = {(p, str(m)) for p, m in queries}
     assert all((row[0], row[1]) in expected for row in rows)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_a_closed_pipe_ends_quietly_with_141(tmp_path: Path) -> None:
+    """`partner-async status big.csv | head -1`: the reader goes away; the command stops
+    without a traceback or an Error: line, with 128 + SIGPIPE like a C tool."""
+    source = write_csv(tmp_path / "in.csv", make_queries(20_000, seed=3))
+    errors = tmp_path / "stderr.txt"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("PARTNER_API_KEY")}
+    done = subprocess.run(
+        ["bash", "-c",
+         f'"{sys.executable}" -m partner_async status "{source}" --sandbox -q 2> "{errors}"'
+         " | head -1; echo \"${PIPESTATUS[0]}\""],
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    )  # fmt: skip
+    first, status = done.stdout.splitlines()
+    assert first.startswith("phoneNumber,messageId,phone_number")
+    assert status == "141"
+    assert errors.read_text() == ""
