@@ -7,7 +7,7 @@
 
 import logging as _logging
 
-from ._client import MailPartnerClient, SMSPartnerClient
+from ._client import NOT_GIVEN, MailPartnerClient, SMSPartnerClient
 from ._clock import AnyioClock, Clock
 from ._events import RequestInfo, ResponseInfo, setup_logging
 from ._exceptions import (
@@ -17,6 +17,7 @@ from ._exceptions import (
     ConfigurationError,
     InputError,
     InsufficientCreditError,
+    InvalidInputError,
     InvalidRequestError,
     MessageIdRequiredError,
     MessageNotFoundError,
@@ -38,7 +39,6 @@ from ._models import (
     Unresolved,
     UnresolvedReason,
 )
-from ._normalize import InvalidInputError
 from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
@@ -68,6 +68,7 @@ __all__ = [
     "MessageNotFoundError",
     "MessageStatus",
     "MultiStatusResult",
+    "NOT_GIVEN",
     "PartnerError",
     "PermissionDeniedError",
     "Progress",

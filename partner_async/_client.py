@@ -34,11 +34,16 @@ from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
 from ._coalesce import Coalescer, SendBatch
 from ._events import EventHook, EventHooks
-from ._exceptions import ClientClosedError, ConfigurationError, InputError, PartnerError
+from ._exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+    InputError,
+    InvalidInputError,
+    PartnerError,
+)
 from ._limits import RequestLimiter, Slot
 from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
 from ._normalize import (
-    InvalidInputError,
     InvalidQuery,
     QueryLike,
     is_e164,
@@ -71,7 +76,8 @@ R = TypeVar("R", SMSBulkReport, MailBulkReport)
 
 
 class _NotGiven:
-    """Sentinel: an option not given for this call (the client's setting applies)."""
+    """The type of :data:`NOT_GIVEN`: an option not given for this call, so the client's
+    setting applies (distinct from None, which some options take as a value)."""
 
     def __repr__(self) -> str:
         return "NOT_GIVEN"

@@ -1,8 +1,27 @@
-"""The exception hierarchy. Every error the SDK raises is a :class:`PartnerError`.
+"""The exception hierarchy. Every error the SDK raises is a :class:`PartnerError`::
+
+    PartnerError                    partial_results, request, response, status_code
+    ├── ConfigurationError          (also a ValueError) a bad option, key or base URL
+    ├── ClientClosedError           (also a RuntimeError) used or closed while in use
+    ├── InputError                  iterating the caller's queries raised (its __cause__)
+    ├── InvalidInputError           (also a TypeError) an input item that is not a pair
+    ├── TransportError              no HTTP answer (connection, DNS, TLS)
+    │   └── RequestTimeoutError     ... within the timeout or the deadline
+    ├── ResponseFormatError         an answer that is not the documented JSON or XML
+    ├── ServerError                 an HTTP error status with no vendor error body
+    └── APIError                    success: false with a vendor code (code, message, errors)
+        ├── AuthenticationError     codes 1, 10; HTTP 401
+        ├── PermissionDeniedError   codes 20, 30, 40, 96; HTTP 403
+        ├── InsufficientCreditError code 11
+        ├── MessageNotFoundError    code 4
+        ├── MessageIdRequiredError  code 3
+        ├── RateLimitError          code 429, HTTP 429 (retry_after)
+        └── InvalidRequestError     codes 2, 5, 6, 9, 50, 90
 
 No message, ``repr`` or chained exception ever carries the API key: messages are built
-from vendor codes and texts, and transport errors are re-raised without their chain
-(the chained httpx error holds the request URL, which for GET endpoints contains the key).
+from vendor codes and texts (the key masked in whatever the server sends back), and
+transport errors are re-raised without the HTTP library's error chained (it holds the
+request URL, which for GET endpoints contains the key).
 """
 
 from __future__ import annotations
@@ -20,6 +39,7 @@ __all__ = [
     "ConfigurationError",
     "InputError",
     "InsufficientCreditError",
+    "InvalidInputError",
     "InvalidRequestError",
     "MessageIdRequiredError",
     "MessageNotFoundError",
@@ -50,6 +70,8 @@ class PartnerError(Exception):
     partial_results: MultiStatusResult | None = None
     request: RequestInfo | None = None
     response: ResponseInfo | None = None
+    status_code: int | None = None
+    """The HTTP status of the answer the error came from, when there was one."""
 
 
 class ConfigurationError(PartnerError, ValueError):
@@ -66,6 +88,15 @@ class InputError(PartnerError):
 
     The caller's exception is chained as ``__cause__``; ``partial_results`` holds what was
     settled before it.
+    """
+
+
+class InvalidInputError(PartnerError, TypeError):
+    """An input item is not a ``StatusQuery`` or a ``(phone_number, message_id)`` pair.
+
+    Invalid *values* (a malformed number, a non-numeric message id) do not raise: such a
+    query becomes an :class:`~partner_async.Unresolved` outcome. A wrongly *shaped* item is
+    a programming error, and raising names it and its position.
     """
 
 
@@ -164,7 +195,13 @@ class MessageIdRequiredError(APIError):
 
 
 class RateLimitError(APIError):
-    """Too many requests (code 429 or HTTP 429) and retries were exhausted."""
+    """Too many requests (code 429 or HTTP 429) and retries were exhausted.
+
+    Attributes:
+        retry_after: the seconds the server asked to wait (``Retry-After``), if it said.
+    """
+
+    retry_after: float | None = None
 
 
 class InvalidRequestError(APIError):

@@ -8,12 +8,11 @@ import re
 from collections.abc import Callable
 from typing import Any, Union
 
-from ._exceptions import PartnerError
+from ._exceptions import InvalidInputError
 from ._models import StatusQuery
 
 __all__ = [
     "MAX_MESSAGE_ID",
-    "InvalidInputError",
     "InvalidQuery",
     "QueryLike",
     "all_normal",
@@ -31,15 +30,6 @@ MAX_MESSAGE_ID = 2**63 - 1
 
 #: What callers may pass as one query.
 QueryLike = Union[StatusQuery, "tuple[str, int | str]"]
-
-
-class InvalidInputError(PartnerError, TypeError):
-    """An input item is not a ``StatusQuery`` or a ``(phone_number, message_id)`` pair.
-
-    Invalid *values* (a malformed number, a non-numeric message id) do not raise: such a
-    query becomes an :class:`~partner_async.Unresolved` outcome. A wrongly *shaped* item is
-    a programming error, and raising names it and its position.
-    """
 
 
 class _Invalid(Exception):

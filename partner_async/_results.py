@@ -8,8 +8,9 @@ from typing import TypeAlias, Union, overload
 
 import attrs
 
+from ._exceptions import InvalidInputError
 from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason
-from ._normalize import InvalidInputError, InvalidQuery, raw_key
+from ._normalize import InvalidQuery, raw_key
 from ._status import DeliveryStatus
 
 __all__ = [

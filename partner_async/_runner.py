@@ -102,6 +102,8 @@ class Failure:
         with the ``request`` and ``response`` of its attempt."""
         error = self.error if self.error is not None else self._error()
         error.request, error.response = self.request, self.response
+        if isinstance(error, RateLimitError):
+            error.retry_after = self.retry_after
         return error
 
     def _error(self) -> PartnerError:

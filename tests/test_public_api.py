@@ -54,3 +54,16 @@ def test_exception_hierarchy_is_rooted_at_partner_error() -> None:
         obj = getattr(partner_async, name)
         if inspect.isclass(obj) and issubclass(obj, Exception):
             assert issubclass(obj, partner_async.PartnerError), name
+
+
+def test_not_given_is_exported_and_distinct_from_none() -> None:
+    assert repr(partner_async.NOT_GIVEN) == "NOT_GIVEN"
+    assert partner_async.NOT_GIVEN is not None
+    assert type(partner_async.NOT_GIVEN).__doc__
+
+
+def test_every_error_has_a_status_code_attribute() -> None:
+    for name in partner_async.__all__:
+        obj = getattr(partner_async, name)
+        if inspect.isclass(obj) and issubclass(obj, Exception):
+            assert hasattr(obj, "status_code"), name

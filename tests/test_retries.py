@@ -9,8 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 
-from partner_async import RetryPolicy, SMSPartnerClient, StatusResult, UnresolvedReason
+from partner_async import (
+    RateLimitError,
+    RetryPolicy,
+    SMSPartnerClient,
+    StatusResult,
+    UnresolvedReason,
+)
 from partner_async._retry import parse_retry_after
 
 from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, phones
@@ -196,3 +203,14 @@ def test_nothing_is_printed_by_default() -> None:
     logger = logging.getLogger("partner_async")
     assert logger.level == logging.NOTSET
     assert [type(h) for h in logger.handlers] == [logging.NullHandler]
+
+
+async def test_a_rate_limit_error_says_when_to_come_back(router: respx.MockRouter) -> None:
+    router.get(f"{SMS_BASE}/bulk-status").mock(
+        return_value=httpx.Response(429, headers={"Retry-After": "7"})
+    )
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, max_retries=0) as c:
+        with pytest.raises(RateLimitError) as caught:
+            await c.bulk_status(1226613)
+    assert caught.value.retry_after == 7.0
+    assert caught.value.status_code == 429
