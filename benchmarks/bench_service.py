@@ -177,8 +177,7 @@ async def arrivals(
                 {
                     "requests": client.requests - requests0,
                     "p50_ms": statistics.median(latencies) * 1e3,
-                    "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-                    * 1e3,
+                    "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1e3,
                     "cpu_per_lookup_us": cpu_s / n * 1e6,
                 }
             )

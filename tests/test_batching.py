@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from partner_async import InvalidInputError
 from partner_async._batching import Batch, BatchBuilder
-from partner_async._normalize import InvalidInputError, all_normal, make_normalizer
+from partner_async._normalize import all_normal, make_normalizer
 from partner_async._results import CallStats
 
 GOOD = ("+33612345678", 1226613)

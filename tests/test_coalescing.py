@@ -24,7 +24,7 @@ from partner_async import (
 from partner_async.sandbox import SandboxConfig, ground_truth
 
 from ._fakes import API_KEY, SMS_BASE, default_entry, phones
-from .test_sandbox_e2e import sms
+from .test_sandbox_e2e import sms as sandbox_sms
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ SMS_URL = "http://127.0.0.1/v1"
 
 def sandbox(**options: Any) -> AbstractAsyncContextManager[tuple[SMSPartnerClient, Any]]:
     """A client wired in-process to a fresh sandbox app, and the app."""
-    return sms(SandboxConfig(seed=3), **options)
+    return sandbox_sms(SandboxConfig(seed=3), **options)
 
 
 def assert_truth(outcome: object, config: SandboxConfig) -> None:
@@ -442,7 +442,7 @@ async def test_chaos_every_lookup_gets_its_truth_and_cancelled_ones_cost_no_one(
 
     from .test_sandbox_e2e import random_queries
 
-    rates = {kind: 0.2 / len(FAULT_KINDS) for kind in FAULT_KINDS}
+    rates: dict[str, Any] = {kind: 0.2 / len(FAULT_KINDS) for kind in FAULT_KINDS}
     config = SandboxConfig(
         seed=12, waiting_polls=None, faults=FaultConfig(**rates, retry_after=0, slow_seconds=1.0)
     )
@@ -452,14 +452,13 @@ async def test_chaos_every_lookup_gets_its_truth_and_cancelled_ones_cost_no_one(
     rng.shuffle(queries)
     got: dict[int, object] = {}
     cancelled = 0
-    async with sms(
+    async with sandbox_sms(
         config,
         max_concurrency=8,
         timeout=0.25,
         clock=VirtualClock(),
         retry=RetryPolicy(max_retries=10, backoff_base=0.001, backoff_max=0.01),
     ) as (client, app):
-
         scopes: dict[int, anyio.CancelScope] = {}
 
         async def look(i: int) -> None:

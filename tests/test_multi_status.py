@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -76,7 +76,9 @@ async def test_small_batch_size_splits_requests(fake_api: FakeAPI) -> None:
 
 async def test_duplicates_get_one_outcome_in_order_of_first_appearance(fake_api: FakeAPI) -> None:
     a, b, c_ = phones(3)
-    queries = [(b, 1), (a, 1), (b, 1), StatusQuery(a, 1), (a, "1"), ("0610000000", 1), (c_, 2)]
+    queries: list[Any] = [
+        (b, 1), (a, 1), (b, 1), StatusQuery(a, 1), (a, "1"), ("0610000000", 1), (c_, 2)
+    ]  # fmt: skip
     async with client() as c:
         results = await c.multi_status(queries)
     assert [(r.phone_number, r.message_id) for r in results] == [(b, 1), (a, 1), (c_, 2)]
@@ -97,7 +99,7 @@ async def test_async_iterable_input(fake_api: FakeAPI) -> None:
 
 
 async def test_national_numbers_are_normalised_to_e164(fake_api: FakeAPI) -> None:
-    queries = [("0612345678", 5), ("06 12 34 56 79", "6"), ("06.12.34.56.80", 7)]
+    queries: list[Any] = [("0612345678", 5), ("06 12 34 56 79", "6"), ("06.12.34.56.80", 7)]
     async with client() as c:
         results = await c.multi_status(queries)
     assert fake_api.sent_items == [("+33612345678", 5), ("+33612345679", 6), ("+33612345680", 7)]
@@ -149,7 +151,7 @@ async def test_invalid_queries_are_unresolved_not_sent(
 async def test_wrongly_shaped_item_raises_naming_it_and_its_position(fake_api: FakeAPI) -> None:
     async with client() as c:
         with pytest.raises(InvalidInputError, match=r"query #1 is \('\+33612345678',\)"):
-            await c.multi_status([("+33612345678", 1), ("+33612345678",)])
+            await c.multi_status([("+33612345678", 1), ("+33612345678",)])  # type: ignore[list-item]
 
 
 async def test_only_invalid_queries_send_nothing(fake_api: FakeAPI) -> None:
@@ -171,7 +173,7 @@ async def test_reordered_answers_are_matched_by_content(fake_api: FakeAPI) -> No
 
 async def test_numbers_echoed_in_another_format_are_matched(fake_api: FakeAPI) -> None:
     # the vendor's own sample echoes 0619922264 as +33619922264; servers may do the reverse
-    formats = [
+    formats: list[Callable[[str], str]] = [
         lambda p: "0" + p[3:],  # national
         lambda p: "0033" + p[3:],  # international prefix
         lambda p: p[1:],  # no plus
@@ -335,7 +337,7 @@ async def test_the_vendor_samples_decode_field_by_field(fake_api: FakeAPI) -> No
         ("multi_status.en.json", "Number not found"),
         ("multi_status.fr.json", "Numéro introuvable"),
     ):
-        fake_api.respond = lambda body, s=sample: httpx.Response(200, json=fixture_json(s))
+        fake_api.respond = lambda body, s=sample: httpx.Response(200, json=fixture_json(s))  # type: ignore[misc]
         async with client() as c:
             results = await c.multi_status(
                 [("+33699999993", 111111), ("+33699999992", 1000), ("0699999991", "1222")]

@@ -165,7 +165,7 @@ async def test_bulk_status_sms_and_mail_against_the_sandbox(
 
 
 async def test_chaos_every_query_answered_exactly_once() -> None:
-    rates = {kind: 0.2 / len(FAULT_KINDS) for kind in FAULT_KINDS}
+    rates: dict[str, Any] = {kind: 0.2 / len(FAULT_KINDS) for kind in FAULT_KINDS}
     config = SandboxConfig(
         seed=11,
         waiting_polls=None,

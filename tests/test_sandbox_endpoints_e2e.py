@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 import httpx
 import pytest
@@ -143,7 +144,11 @@ async def test_cost_statistics_are_the_ground_truth() -> None:
         (t.year, t.month, t.sent, Decimal(t.cost), t.start) for t in truth
     ]
     assert custom.rows[0].month == "november" and custom.rows[0].type == "month"
-    assert all(r.cost == Decimal("0.045") * r.messages_sent for r in custom if r.cost is not None)
+    assert all(
+        r.cost == Decimal("0.045") * r.messages_sent
+        for r in custom
+        if r.cost is not None and r.messages_sent is not None
+    )
 
 
 async def test_the_clients_pacing_keeps_under_the_sandboxs_cost_resume_limit() -> None:
@@ -196,7 +201,7 @@ async def test_request_level_code_4_leaves_the_batch_rejected() -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-async def test_error_texts_are_the_vendors_wording(language: str) -> None:
+async def test_error_texts_are_the_vendors_wording(language: Literal["en", "fr"]) -> None:
     config = SandboxConfig(language=language, item_errors="request")
     async with sms(config, max_retries=0) as (client, _):
         results = await client.multi_status([("+33145678901", 1)])  # a landline: code 9

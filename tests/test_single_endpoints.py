@@ -39,8 +39,9 @@ def sms(**options: Any) -> SMSPartnerClient:
     return SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, **options)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, *time: int) -> datetime:
+    hour, minute, second = (*time, 0, 0, 0)[:3]
+    return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
 
 
 # -- message-status ------------------------------------------------------------------

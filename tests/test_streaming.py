@@ -89,7 +89,7 @@ async def test_async_cursor_is_not_read_ahead(fake_api: FakeAPI) -> None:
 
     # the caller owns its async generator: aclosing() finalises it when we stop early
     async with (
-        aclosing(cursor()) as rows,
+        aclosing(cursor()) as rows,  # type: ignore[type-var]
         client(max_concurrency=3).iter_multi_status(rows) as stream,
     ):
         async for _ in stream:

@@ -80,6 +80,7 @@ def sniff_delimiter(header_line: str) -> str:
     best = max(DELIMITERS, key=header_line.count)
     return best if header_line.count(best) else ","
 
+
 #: The output's columns, in order.
 COLUMNS: Final = (
     "phone_number",
