@@ -6,10 +6,12 @@ import enum
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 import attrs
 import msgspec
 
+from ._serialize import attrs_dict, iso
 from ._status import DeliveryStatus, is_final_answer, parse_status
 
 __all__ = [
@@ -42,6 +44,10 @@ class StatusQuery:
 
     phone_number: str
     message_id: int | str
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
 
 
 class StatusResult(
@@ -117,6 +123,14 @@ class StatusResult(
         Not delivered are (Waiting and Unknown are followed by ``wait_for_final``)."""
         return is_final_answer(parse_status(self.status_text), self.code)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this result: its fields, then ``status`` (the mapped
+        value) and ``date`` (ISO 8601, UTC)."""
+        out = {name: getattr(self, name) for name in self.__struct_fields__}
+        out["status"] = self.status.value
+        out["date"] = None if self.timestamp is None else iso(self.date)  # type: ignore[arg-type]
+        return out
+
 
 class UnresolvedReason(str, enum.Enum):
     """Why a query got no answer. See the README's table of outcomes."""
@@ -168,6 +182,10 @@ class Unresolved:
         """The query's message id."""
         return self.query.message_id
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
+
 
 @attrs.frozen(slots=True)
 class SMSRecipient:
@@ -183,6 +201,10 @@ class SMSRecipient:
     def date(self) -> datetime | None:
         """``timestamp`` as a timezone-aware UTC datetime."""
         return _to_datetime(self.timestamp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self, ("date",))
 
 
 @attrs.frozen(slots=True)
@@ -201,6 +223,10 @@ class MailRecipient:
     def date(self) -> datetime | None:
         """``timestamp`` as a timezone-aware UTC datetime."""
         return _to_datetime(self.timestamp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self, ("date",))
 
 
 class _Report:
@@ -225,6 +251,10 @@ class SMSBulkReport(_Report):
     def __iter__(self) -> Iterator[SMSRecipient]:
         return iter(self.recipients)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
+
 
 @attrs.frozen(slots=True)
 class MailBulkReport(_Report):
@@ -235,3 +265,7 @@ class MailBulkReport(_Report):
 
     def __iter__(self) -> Iterator[MailRecipient]:
         return iter(self.recipients)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)

@@ -7,11 +7,12 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
 from ._models import SMSRecipient
+from ._serialize import attrs_dict
 from ._status import DeliveryStatus
 
 __all__ = ["CostInterval", "CostRow", "CostStatistics", "MessageStatus", "TagStatusReport"]
@@ -63,6 +64,10 @@ class MessageStatus:
         """True once the status will not change (see the README's finality rule)."""
         return self.status.is_final
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self, ("date", "is_final"))
+
 
 @attrs.frozen(slots=True)
 class TagStatusReport:
@@ -98,6 +103,10 @@ class TagStatusReport:
         """How many recipients have each status."""
         return Counter(r.status for r in self.recipients)
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self, ("is_complete",))
+
 
 @attrs.frozen(slots=True)
 class CostRow:
@@ -125,6 +134,10 @@ class CostRow:
     def date(self) -> datetime | None:
         """``timestamp`` as a timezone-aware UTC datetime."""
         return _to_datetime(self.timestamp)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self, ("date",))
 
 
 @attrs.frozen(slots=True)
@@ -154,3 +167,7 @@ class CostStatistics:
     def total_messages(self) -> int:
         """The sum of the rows' messages sent."""
         return sum(r.messages_sent for r in self.rows if r.messages_sent is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self, ("total_cost", "total_messages"))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from typing import TypeAlias, Union, overload
+from typing import Any, TypeAlias, Union, overload
 
 import attrs
 
 from ._exceptions import InvalidInputError
 from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason
 from ._normalize import InvalidQuery, raw_key
+from ._serialize import attrs_dict
 from ._status import DeliveryStatus
 
 __all__ = [
@@ -56,6 +57,10 @@ class CallStats:
     conflicting_entries: int = 0
     unreadable_fields: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
+
 
 @attrs.frozen(slots=True)
 class Progress:
@@ -76,6 +81,10 @@ class Progress:
     requests: int
     retries: int
     unresolved: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
 
 
 @attrs.frozen(slots=True)
@@ -121,6 +130,10 @@ class BatchResult:
         """The unresolved queries of this batch."""
         return [o for o in self.outcomes if type(o) is Unresolved]
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
+
 
 @attrs.frozen(slots=True)
 class StatusUpdate:
@@ -135,6 +148,10 @@ class StatusUpdate:
     previous: Outcome
     current: Outcome
     round: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
 
 
 class MultiStatusResult:
@@ -245,3 +262,12 @@ class MultiStatusResult:
     def counts_by_reason(self) -> Counter[UnresolvedReason]:
         """How many unresolved queries have each reason."""
         return Counter(o.reason for o in self._outcomes if type(o) is Unresolved)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ``outcomes`` (each outcome's ``to_dict()``, in input order),
+        ``counts_by_status`` and ``stats``."""
+        return {
+            "outcomes": [outcome.to_dict() for outcome in self._outcomes],
+            "counts_by_status": {s.value: n for s, n in self.counts_by_status().items()},
+            "stats": self.stats.to_dict(),
+        }
