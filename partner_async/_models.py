@@ -30,6 +30,18 @@ def _to_datetime(timestamp: int | None) -> datetime | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
 
 
+class Dated:
+    """The ``date`` of a value that has a ``timestamp`` field (a mixin of attrs classes)."""
+
+    __slots__ = ()
+    timestamp: int | None
+
+    @property
+    def date(self) -> datetime | None:
+        """``timestamp`` as a timezone-aware UTC datetime."""
+        return _to_datetime(self.timestamp)
+
+
 @attrs.frozen(slots=True)
 class StatusQuery:
     """One ``(phone_number, message_id)`` pair to look up.
@@ -188,7 +200,7 @@ class Unresolved:
 
 
 @attrs.frozen(slots=True)
-class SMSRecipient:
+class SMSRecipient(Dated):
     """One recipient of an SMS in a bulk-status report."""
 
     phone_number: str
@@ -197,18 +209,13 @@ class SMSRecipient:
     timestamp: int | None = None
     stop_sms: bool | None = None
 
-    @property
-    def date(self) -> datetime | None:
-        """``timestamp`` as a timezone-aware UTC datetime."""
-        return _to_datetime(self.timestamp)
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""
         return attrs_dict(self, ("date",))
 
 
 @attrs.frozen(slots=True)
-class MailRecipient:
+class MailRecipient(Dated):
     """One recipient of an e-mail in a Mail Partner bulk-status report."""
 
     email: str
@@ -218,11 +225,6 @@ class MailRecipient:
     cost: float | None = None
     stop_mail: bool | None = None
     timestamp: int | None = None
-
-    @property
-    def date(self) -> datetime | None:
-        """``timestamp`` as a timezone-aware UTC datetime."""
-        return _to_datetime(self.timestamp)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
 
-from ._models import SMSRecipient
+from ._models import Dated, SMSRecipient
 from ._serialize import attrs_dict
 from ._status import DeliveryStatus
 
@@ -21,12 +20,8 @@ __all__ = ["CostInterval", "CostRow", "CostStatistics", "MessageStatus", "TagSta
 CostInterval = Literal["last_month", "last_twelve_months", "custom"]
 
 
-def _to_datetime(timestamp: int | None) -> datetime | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
-
-
 @attrs.frozen(slots=True)
-class MessageStatus:
+class MessageStatus(Dated):
     """The status of one SMS to one recipient (``SMSPartnerClient.message_status``).
 
     Attributes:
@@ -53,11 +48,6 @@ class MessageStatus:
     cost: Decimal | None = None
     country_code: str | None = None
     currency: str | None = None
-
-    @property
-    def date(self) -> datetime | None:
-        """``timestamp`` as a timezone-aware UTC datetime."""
-        return _to_datetime(self.timestamp)
 
     @property
     def is_final(self) -> bool:
@@ -109,7 +99,7 @@ class TagStatusReport:
 
 
 @attrs.frozen(slots=True)
-class CostRow:
+class CostRow(Dated):
     """One period of ``GET /statistics/cost-resume``.
 
     Attributes:
@@ -129,11 +119,6 @@ class CostRow:
     type: str
     cost: Decimal | None
     messages_sent: int | None
-
-    @property
-    def date(self) -> datetime | None:
-        """``timestamp`` as a timezone-aware UTC datetime."""
-        return _to_datetime(self.timestamp)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""
