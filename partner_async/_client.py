@@ -919,8 +919,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                     type(current) is Unresolved and type(previous) is StatusResult
                 ):
                     continue
-                query = previous.query
-                results._replace(results._slot(query.phone_number, query.message_id), current)  # type: ignore[arg-type]
+                results.update(current)
                 if on_update is not None:
                     outcome = on_update(StatusUpdate(previous, current, round_number))
                     if inspect.isawaitable(outcome):

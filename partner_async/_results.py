@@ -244,12 +244,21 @@ class MultiStatusResult:
         does not recognise (``StatusResult.is_final`` is False)."""
         return [o for o in self._outcomes if type(o) is StatusResult and not o.is_final]
 
-    def _replace(self, slot: int, outcome: Outcome) -> None:
+    def update(self, outcome: Outcome) -> Outcome:
+        """Put ``outcome`` in place of the outcome of the same query (a newer answer, as
+        :meth:`~partner_async.SMSPartnerClient.wait_for_final` gets); returns the one it
+        replaces. ``KeyError`` if the query is not part of this result set.
+
+        >>> previous = results.update(newer)  # doctest: +SKIP
+        """
+        query = outcome.query
+        slot = self._index.get(self._key(query.phone_number, query.message_id))
+        if slot is None:
+            raise KeyError(f"{query!r} is not a query of this result set")
+        previous = self._outcomes[slot]
         self._outcomes[slot] = outcome
         self._unresolved_count = None
-
-    def _slot(self, phone_number: str, message_id: int) -> int:
-        return self._index[(phone_number, message_id)]
+        return previous
 
     def counts_by_status(self) -> Counter[DeliveryStatus]:
         """How many answered queries have each delivery status."""

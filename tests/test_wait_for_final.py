@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from partner_async import (
@@ -185,3 +186,17 @@ async def test_timeout_is_the_former_name_of_deadline(fake_api: FakeAPI) -> None
         results = await c.wait_for_final([("0612345678", 1)], timeout=100, poll_interval=30)
     assert len(results.waiting) == 1
     assert clock.time == 1100.0  # it waited exactly the 100 seconds, then stopped
+
+
+async def test_a_result_set_takes_a_newer_outcome_of_its_own_queries(fake_api: FakeAPI) -> None:
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE) as c:
+        results = await c.multi_status([("0612345678", 1), ("+33612345679", 2)])
+    first = results[0]
+    assert isinstance(first, StatusResult)
+    newer = msgspec.structs.replace(first, status_text="Not delivered")
+    assert results.update(newer) is first
+    assert results.get("+33612345678", 1) is newer
+    assert results.counts_by_status()[DeliveryStatus.NOT_DELIVERED] == 1
+    stranger = msgspec.structs.replace(first, phone_number="+33699999999")
+    with pytest.raises(KeyError, match="not a query of this result set"):
+        results.update(stranger)
