@@ -114,9 +114,11 @@ def main() -> None:
     measure("SDK: normalise + de-duplicate + batch (BatchBuilder)", batching)
 
     def encode() -> Callable[[], Any]:
+        from partner_async._secret import Secret
         from partner_async._wire import encode_multi_status
 
-        return lambda: [encode_multi_status("sandbox", c) for c in chunks]
+        key = Secret("sandbox")
+        return lambda: [encode_multi_status(key, c) for c in chunks]
 
     measure("SDK: request encoding (encode_multi_status)", encode)
 
