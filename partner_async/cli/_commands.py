@@ -734,36 +734,29 @@ class _RowOutcomes:
 # bulk status
 
 
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _pick(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Some fields of a value's JSON-ready ``to_dict()``, in this order."""
+    document = value.to_dict()
+    return {key: document[key] for key in keys}
+
+
+SMS_RECIPIENT_KEYS: Final = ("phone_number", "status", "status_text", "date", "stop_sms")
+_MAIL_RECIPIENT_KEYS: Final = (
+    "email", "token", "status", "status_text", "cost", "stop_mail", "date"
+)  # fmt: skip
+
+
+def sms_records(recipients: Iterable[Any]) -> list[dict[str, Any]]:
+    """The table/JSON records of SMS recipients (bulk-status and tag-status)."""
+    return [_pick(r, SMS_RECIPIENT_KEYS) for r in recipients]
 
 
 def _sms_records(report: SMSBulkReport) -> list[dict[str, Any]]:
-    return [
-        {
-            "phone_number": r.phone_number,
-            "status": r.status.value,
-            "status_text": r.status_text,
-            "date": _iso(r.date),
-            "stop_sms": r.stop_sms,
-        }
-        for r in report.recipients
-    ]
+    return sms_records(report.recipients)
 
 
 def _mail_records(report: MailBulkReport) -> list[dict[str, Any]]:
-    return [
-        {
-            "email": r.email,
-            "token": r.token,
-            "status": r.status.value,
-            "status_text": r.status_text,
-            "cost": r.cost,
-            "stop_mail": r.stop_mail,
-            "date": _iso(r.date),
-        }
-        for r in report.recipients
-    ]
+    return [_pick(r, _MAIL_RECIPIENT_KEYS) for r in report.recipients]
 
 
 def _cell(value: Any) -> str:

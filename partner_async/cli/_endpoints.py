@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 import orjson
@@ -61,18 +61,15 @@ def _as_text(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+_MESSAGE_KEYS: Final = (
+    "phone_number", "message_id", "status", "status_text", "date", "stop_sms",
+    "cost",  # exact decimal text, not a float
+    "currency", "country_code",
+)  # fmt: skip
+
+
 def _message_record(status: MessageStatus) -> dict[str, Any]:
-    return {
-        "phone_number": status.phone_number,
-        "message_id": status.message_id,
-        "status": status.status.value,
-        "status_text": status.status_text,
-        "date": base._iso(status.date),
-        "stop_sms": status.stop_sms,
-        "cost": _as_text(status.cost),  # exact decimal text, not a float
-        "currency": status.currency,
-        "country_code": status.country_code,
-    }
+    return base._pick(status, _MESSAGE_KEYS)
 
 
 @cli.command("message-status", context_settings=_CONTEXT)
@@ -108,16 +105,7 @@ def tag_status(tag: str, as_json: bool, **connection: Any) -> None:
     """
     report: TagStatusReport = _fetch(connection, lambda c: c.bulk_status_by_tag(tag))
     counts = {s.value: n for s, n in report.counts_by_status().most_common()}
-    records = [
-        {
-            "phone_number": r.phone_number,
-            "status": r.status.value,
-            "status_text": r.status_text,
-            "date": base._iso(r.date),
-            "stop_sms": r.stop_sms,
-        }
-        for r in report.recipients
-    ]
+    records = base.sms_records(report.recipients)
     if as_json or not base._stdout_is_terminal():
         _json(
             {
@@ -185,7 +173,7 @@ def costs(
             "type": row.type,
             "messages_sent": row.messages_sent,
             "cost": _as_text(row.cost),
-            "start": base._iso(row.date),
+            "start": row.to_dict()["date"],
         }
         for row in statistics.rows
     ]

@@ -15,7 +15,6 @@ import tempfile
 import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import datetime, timezone
 from typing import IO, Any, Final, Literal
 
 import anyio.to_thread
@@ -399,28 +398,11 @@ def count_rows(path: str, fmt: Format) -> int | None:
 # output
 
 
-def _iso(timestamp: int | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def outcome_record(outcome: StatusResult | Unresolved) -> tuple[Any, ...]:
     """One output row (values in :data:`COLUMNS` order; None for "no value")."""
     if type(outcome) is StatusResult:
-        return (
-            outcome.phone_number,
-            outcome.message_id,
-            outcome.success,
-            outcome.code,
-            outcome.status.value,
-            outcome.status_text,
-            _iso(outcome.timestamp),
-            outcome.stop_sms,
-            outcome.is_spam,
-            None,
-            None,
-        )
+        document = outcome.to_dict()  # (its date in ISO 8601, UTC)
+        return (*(document[key] for key in COLUMNS[:9]), None, None)
     assert isinstance(outcome, Unresolved)
     return (
         outcome.phone_number,
