@@ -314,7 +314,7 @@ class _Client(Generic[R]):
             if isinstance(answer, Failure):  # refused, or retries ran out
                 raise answer.to_error()
         except PartnerError as exc:
-            exc.args = tuple(redact(self.__api_key.redact(str(a))) for a in exc.args)
+            exc.args = tuple(redact(str(a), self.__api_key) for a in exc.args)
             exc.__suppress_context__ = True
             raise
         return answer

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Final, NoReturn, final
 from urllib.parse import quote
 
-__all__ = ["MIN_REDACTED_LENGTH", "Secret", "SecretBody"]
+__all__ = ["MASK", "MIN_REDACTED_LENGTH", "Secret", "SecretBody"]
 
 #: Keys shorter than this are not searched for in answers: no real key is that short, and
 #: masking a one-letter "key" would corrupt every answer.
 MIN_REDACTED_LENGTH: Final = 8
 
-_MASK = "***"
+#: What a secret becomes inside a text (a ``repr`` of a secret says ``<redacted>``).
+MASK: Final = "***"
 
 
 @final
@@ -54,7 +55,7 @@ class Secret:
         """``text`` with the secret (also URL-encoded or JSON-escaped) masked."""
         for form in self._forms:
             if form in text:
-                text = text.replace(form, _MASK)
+                text = text.replace(form, MASK)
         return text
 
     def redact_bytes(self, data: bytes) -> bytes:
@@ -62,7 +63,7 @@ class Secret:
         for form in self._forms:
             encoded = form.encode()
             if encoded in data:
-                data = data.replace(encoded, _MASK.encode())
+                data = data.replace(encoded, MASK.encode())
         return data
 
 

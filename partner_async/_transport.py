@@ -23,7 +23,7 @@ import httpx
 import sniffio
 
 from ._exceptions import ClientClosedError, RequestTimeoutError, ResponseFormatError, TransportError
-from ._secret import Secret, SecretBody
+from ._secret import MASK, Secret, SecretBody
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -78,12 +78,11 @@ _JSON_BODY = {"Content-Type": "application/json"}
 _API_KEY_IN_URL = re.compile(r"(?i)(apiKey=)[^&\s\"']*")
 
 
-def redact(text: str, secret: str | None = None) -> str:
-    """``text`` with any ``apiKey=...`` query value, and ``secret`` itself, masked."""
-    text = _API_KEY_IN_URL.sub(r"\1***", text)
-    if secret:
-        text = text.replace(secret, "***")
-    return text
+def redact(text: str, secret: Secret | None = None) -> str:
+    """``text`` with any ``apiKey=...`` query value, and ``secret`` in any of its forms
+    (:meth:`Secret.redact`), masked."""
+    text = _API_KEY_IN_URL.sub(r"\1" + MASK, text)
+    return text if secret is None else secret.redact(text)
 
 
 class _RedactFilter(logging.Filter):

@@ -64,10 +64,10 @@ class CliInputError(CliError):
 
 def redact(text: str, *secrets: str | None) -> str:
     """``text`` with every given secret (and the key environment variables' values)
-    replaced by ``<redacted>``."""
+    replaced by ``***``, the mask the SDK uses in texts."""
     for secret in (*secrets, *(os.environ.get(name) for name in SECRET_ENV)):
         if secret and len(secret) >= 3:
-            text = text.replace(secret, "<redacted>")
+            text = text.replace(secret, "***")
     return text
 
 

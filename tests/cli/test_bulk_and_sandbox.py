@@ -121,7 +121,7 @@ def test_sandbox_command_builds_the_config_and_masks_keys(
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert KEY not in result.output
-    assert "API key:               <redacted>" in result.stdout
+    assert "API key:               ***" in result.stdout
     (call,) = calls
     config = call["config"]
     assert (call["host"], call["port"]) == ("127.0.0.1", 0)
