@@ -215,7 +215,7 @@ class BatchBuilder:
         filled = len(pairs)
         for item in items:
             invalid: InvalidQuery | None = None
-            if (  # fast path: already (E.164, positive int); the input tuple is the key
+            if (  # fast path: is_normal(*item), inlined (the hot loop); the tuple is the key
                 type(item) is tuple
                 and len(item) == 2
                 and type(item[1]) is int

@@ -46,7 +46,7 @@ from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, Un
 from ._normalize import (
     InvalidQuery,
     QueryLike,
-    is_e164,
+    is_normal,
     make_normalizer,
     normalize_message_id,
 )
@@ -627,13 +627,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         """
         self._check_open()
         key: tuple[str, int]
-        if (
-            type(message_id) is int
-            and message_id > 0
-            and type(phone_number) is str
-            and is_e164(phone_number)
-        ):
-            key = (phone_number, message_id)
+        if is_normal(phone_number, message_id):
+            key = (phone_number, cast(int, message_id))
         else:
             try:
                 key = self._normalize((phone_number, message_id), 0)

@@ -17,6 +17,7 @@ __all__ = [
     "QueryLike",
     "all_normal",
     "is_e164",
+    "is_normal",
     "make_normalizer",
     "normalize_message_id",
     "normalize_phone",
@@ -51,6 +52,18 @@ def _as_pair(item: object, position: int) -> tuple[Any, Any]:
 
 #: True for ``+`` and 8 to 15 ASCII digits: a phone number already in E.164 form.
 is_e164: Callable[[str], object] = re.compile(r"\+[0-9]{8,15}").fullmatch
+
+
+def is_normal(phone_number: object, message_id: object) -> bool:
+    """Whether a query is already in normal form: an E.164 ``str`` (:data:`is_e164`) and
+    an ``int`` id in 1 ..= :data:`MAX_MESSAGE_ID`. The one rule of every fast path (the
+    batch builder inlines it in its hot loop; :func:`all_normal` checks it chunk-wide)."""
+    return (
+        type(message_id) is int
+        and 0 < message_id <= MAX_MESSAGE_ID
+        and type(phone_number) is str
+        and is_e164(phone_number) is not None
+    )
 
 
 _TUPLE, _INT, _STR, _PLUS = {tuple}, {int}, {str}, {"+"}

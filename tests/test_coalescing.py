@@ -494,3 +494,13 @@ async def test_chaos_every_lookup_gets_its_truth_and_cancelled_ones_cost_no_one(
         assert_truth(outcome, app.config)
     assert app.stats.faults_total > 0
     assert app.stats.endpoints["multi-status"] < len(queries) / 5  # they did share requests
+
+
+async def test_a_lookup_with_an_id_out_of_range_is_unresolved_and_never_sent() -> None:
+    async with sandbox() as (sms, app):
+        for bad in (2**63, str(2**64)):
+            outcome = await sms.status("+33612345678", bad)
+            assert isinstance(outcome, Unresolved)
+            assert outcome.reason is UnresolvedReason.INVALID_QUERY
+            assert str(bad) in outcome.detail
+        assert app.stats.requests == 0
