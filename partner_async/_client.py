@@ -405,15 +405,7 @@ class _BorrowedTransport:
         """Nothing to close: the pool belongs to the client it was borrowed from."""
 
 
-_RETRYABLE_REASONS = frozenset(
-    {
-        UnresolvedReason.MISSING_FROM_RESPONSE,
-        UnresolvedReason.RATE_LIMITED,
-        UnresolvedReason.SERVER_ERROR,
-        UnresolvedReason.TRANSPORT_ERROR,
-        UnresolvedReason.MALFORMED_RESPONSE,
-    }
-)
+_RETRYABLE_REASONS = frozenset(r for r in UnresolvedReason if r.is_transient)
 
 
 def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> bool:

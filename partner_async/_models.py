@@ -167,6 +167,25 @@ class UnresolvedReason(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def is_transient(self) -> bool:
+        """Whether asking again later may get an answer: a failure of the moment (rate
+        limited, server or transport errors, a malformed answer, an entry missing from
+        one), not an invalid or rejected query or a passed deadline. ``wait_for_final``
+        asks such queries again."""
+        return self in _TRANSIENT_REASONS
+
+
+_TRANSIENT_REASONS = frozenset(
+    {
+        UnresolvedReason.MISSING_FROM_RESPONSE,
+        UnresolvedReason.RATE_LIMITED,
+        UnresolvedReason.SERVER_ERROR,
+        UnresolvedReason.TRANSPORT_ERROR,
+        UnresolvedReason.MALFORMED_RESPONSE,
+    }
+)
+
 
 @attrs.frozen(slots=True)
 class Unresolved:

@@ -67,3 +67,16 @@ def test_every_error_has_a_status_code_attribute() -> None:
         obj = getattr(partner_async, name)
         if inspect.isclass(obj) and issubclass(obj, Exception):
             assert hasattr(obj, "status_code"), name
+
+
+def test_transient_reasons_are_the_ones_wait_for_final_asks_again() -> None:
+    from partner_async import UnresolvedReason
+
+    transient = {r for r in UnresolvedReason if r.is_transient}
+    assert transient == {
+        UnresolvedReason.MISSING_FROM_RESPONSE,
+        UnresolvedReason.RATE_LIMITED,
+        UnresolvedReason.SERVER_ERROR,
+        UnresolvedReason.TRANSPORT_ERROR,
+        UnresolvedReason.MALFORMED_RESPONSE,
+    }  # not INVALID_QUERY, REJECTED or DEADLINE_EXCEEDED: asking again changes nothing

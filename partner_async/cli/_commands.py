@@ -561,18 +561,6 @@ def status(
     raise click.exceptions.Exit(EXIT_UNRESOLVED if tally.reasons else EXIT_OK)
 
 
-#: Unresolved reasons worth asking again while waiting (transient failures).
-_TRANSIENT: Final = frozenset(
-    {
-        UnresolvedReason.MISSING_FROM_RESPONSE,
-        UnresolvedReason.RATE_LIMITED,
-        UnresolvedReason.SERVER_ERROR,
-        UnresolvedReason.TRANSPORT_ERROR,
-        UnresolvedReason.MALFORMED_RESPONSE,
-    }
-)
-
-
 #: How ``status --wait`` waits before its first re-query (tests replace it).
 _pause: Callable[[float], Awaitable[None]] = anyio.sleep
 
@@ -586,7 +574,7 @@ def _not_final(outcome: StatusResult | Unresolved) -> bool:
     if type(outcome) is StatusResult:
         return not outcome.is_final
     assert isinstance(outcome, Unresolved)
-    return outcome.reason in _TRANSIENT
+    return outcome.reason.is_transient
 
 
 def _better(known: StatusResult | Unresolved | None, new: StatusResult | Unresolved) -> bool:
