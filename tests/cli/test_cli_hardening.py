@@ -17,10 +17,10 @@ from .test_status import check_against_truth
 
 def _interrupt_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
     """A real SIGINT (what Ctrl-C sends), raised after ``batches`` progress reports."""
-    from partner_async.cli import _commands
+    from partner_async.cli import _status
 
     seen = 0
-    original = _commands._Counting.__call__
+    original = _status._Counting.__call__
 
     def counting(self: Any, progress: Any) -> None:
         nonlocal seen
@@ -29,7 +29,7 @@ def _interrupt_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
         if seen == batches:
             signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(_commands._Counting, "__call__", counting)
+    monkeypatch.setattr(_status._Counting, "__call__", counting)
 
 
 def test_ctrl_c_in_the_first_pass_of_wait_writes_what_was_answered(
@@ -82,7 +82,7 @@ def test_an_output_that_is_the_input_is_refused_and_untouched(
 def test_the_output_is_renamed_into_place_at_the_end(
     tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from partner_async.cli import _commands
+    from partner_async.cli import _status
 
     queries = make_queries(1000, seed=4)
     source = write_csv(tmp_path / "in.csv", queries)
@@ -90,13 +90,13 @@ def test_the_output_is_renamed_into_place_at_the_end(
     out.write_text("previous results\n", encoding="utf-8")
     out.chmod(0o640)
     during: list[tuple[str, list[str]]] = []
-    original = _commands._Counting.__call__
+    original = _status._Counting.__call__
 
     def spy(self: Any, progress: Any) -> None:
         original(self, progress)
         during.append((out.read_text(encoding="utf-8"), [p.name for p in tmp_path.iterdir()]))
 
-    monkeypatch.setattr(_commands._Counting, "__call__", spy)
+    monkeypatch.setattr(_status._Counting, "__call__", spy)
     result = invoke(
         "status", str(source), "-o", str(out), "--batch-size", "100", "--concurrency", "1"
     )

@@ -318,7 +318,7 @@ def test_ctrl_c_while_waiting_writes_what_is_known(
         assert seconds == 3600
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("partner_async.cli._commands._pause", interrupted)
+    monkeypatch.setattr("partner_async.cli._status._pause", interrupted)
     queries = make_queries(50, seed=6)
     source = write_csv(tmp_path / "in.csv", queries)
     out = tmp_path / "out.csv"
