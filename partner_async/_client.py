@@ -159,6 +159,7 @@ class _Client(Generic[R]):
         http_client: HTTPClient | None = None,
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
     ) -> None:
         self.deadline = _seconds_or_none("deadline", deadline)
         if response_format not in ("json", "xml"):
@@ -196,6 +197,7 @@ class _Client(Generic[R]):
             max_connections=self.max_concurrency + 1,
             tls=self.base_url.startswith("https:"),
             max_response_bytes=_positive_int("max_response_bytes", max_response_bytes),
+            proxy=proxy,
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
@@ -475,6 +477,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         clock: a :class:`Clock` to drive time in tests.
         max_response_bytes: the most one answer may take, as received and decompressed
             (16 MiB: over 150x a 500-entry answer); a larger one is a malformed answer.
+        proxy: an HTTP(S) proxy URL for the SDK's own pool (``http://proxy:3128``). Without
+            it, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` are honoured
+            on asyncio as on trio.
     """
 
     _env_var = "SMSPARTNER_API_KEY"
@@ -501,6 +506,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         clock: Clock | None = None,
         isolation_budget: int = DEFAULT_ISOLATION_BUDGET,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
     ) -> None:
         self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
         linger_seconds = _seconds_or_none("linger", linger)
@@ -527,6 +533,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             http_client=http_client,
             clock=clock,
             max_response_bytes=max_response_bytes,
+            proxy=proxy,
         )
         self._coalescer = Coalescer(self._limiter, self._clock, self.batch_size, self.linger)
         self._lanes: dict[tuple[object, object], tuple[Hashable, SendBatch]] = {}

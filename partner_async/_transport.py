@@ -13,6 +13,7 @@ import functools
 import logging
 import re
 import ssl
+import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, TypeAlias
@@ -298,8 +299,10 @@ class Transport:
         max_connections: int,
         tls: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
     ) -> None:
         self._client = http_client
+        self._proxy = proxy
         self.max_response_bytes = max_response_bytes
         self._tls = tls
         self._owns_client = http_client is None
@@ -324,7 +327,7 @@ class Transport:
         verify = self.tls_context
         if sniffio.current_async_library() == "asyncio":
             self._direct = _DirectPool(
-                self._max_connections, verify, self._timeout, self.max_response_bytes
+                self._max_connections, verify, self._timeout, self.max_response_bytes, self._proxy
             )
             self._other_errors = (OSError, EOFError, self._direct.client_error)
             return httpx.AsyncClient(
@@ -334,7 +337,9 @@ class Transport:
             max_connections=self._max_connections,
             max_keepalive_connections=self._max_connections,
         )
-        return httpx.AsyncClient(limits=limits, timeout=timeout, headers=_HEADERS, verify=verify)
+        return httpx.AsyncClient(
+            limits=limits, timeout=timeout, headers=_HEADERS, verify=verify, proxy=self._proxy
+        )
 
     @property
     def tls_context(self) -> ssl.SSLContext:
@@ -479,6 +484,12 @@ class Transport:
             self._client = client
 
 
+def _environment_names_a_proxy() -> bool:
+    """Whether ``HTTP_PROXY``, ``HTTPS_PROXY`` or ``ALL_PROXY`` (any case) is set."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
 class _DirectPool:
     """The SDK's own aiohttp pool under asyncio: one ``aiohttp.ClientSession``, shared by
     the httpx transport (``httpx_aiohttp``) and the direct path of :class:`Transport`."""
@@ -489,10 +500,12 @@ class _DirectPool:
         verify: ssl.SSLContext,
         timeout: Timeout,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
     ) -> None:
         import aiohttp
         from httpx_aiohttp import AiohttpTransport
 
+        self._proxy = proxy
         self.client_error: type[Exception] = aiohttp.ClientError
         self._aiohttp = aiohttp
         self._limit = max_connections
@@ -511,6 +524,10 @@ class _DirectPool:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._verify),
                 headers=_HEADERS,
+                proxy=self._proxy,
+                # HTTP(S)_PROXY / NO_PROXY, as httpx (and so the trio pool) honours them;
+                # read per request only when the environment names a proxy at all.
+                trust_env=self._proxy is None and _environment_names_a_proxy(),
             )
         return self._session
 
