@@ -80,10 +80,11 @@ def is_retryable_status(status: int) -> bool:
 class Failure:
     """Why a request ended without a usable answer: a value, returned rather than raised.
 
-    A ``retryable`` failure may not happen again on another attempt; a refusal (``error``
-    set, reason ``REJECTED``) will; ``split`` says the API refused the request because of
-    some of its items (codes 2, 6, 9, 50), so a smaller request may pass. ``request`` and
-    ``response`` describe the attempt it came from.
+    A ``retryable`` failure may not happen again on another attempt; a refusal (reason
+    ``REJECTED``) will; ``split`` says the API refused the request because of some of its
+    items (codes 2, 6, 9, 50), so a smaller request may pass. ``error`` is the public error
+    when one exists already (the vendor's refusal, a transport or format error with its
+    cause); ``request`` and ``response`` describe the attempt it came from.
     """
 
     reason: UnresolvedReason
@@ -357,11 +358,17 @@ class Requester:
         try:
             result: T | Failure
             if isinstance(error, ResponseFormatError):  # too large, or a corrupt encoding
-                result = _transient(
-                    UnresolvedReason.MALFORMED_RESPONSE, str(error), status_code=error.status_code
+                result = Failure(
+                    UnresolvedReason.MALFORMED_RESPONSE,
+                    str(error),
+                    True,
+                    error=error,
+                    status_code=error.status_code,
                 )
             elif raw is None:
-                result = _transient(UnresolvedReason.TRANSPORT_ERROR, str(error))
+                # (the error itself goes along: a single-request endpoint raises it, its
+                # cause chained)
+                result = Failure(UnresolvedReason.TRANSPORT_ERROR, str(error), True, error=error)
             else:
                 result = classify(raw, decode)
         except PartnerError as exc:  # ends the call: it carries its attempt

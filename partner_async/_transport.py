@@ -391,6 +391,7 @@ class Transport:
         if limit is not None and (deadline is None or limit < deadline):
             deadline = max(limit, 0.0)
         error: str | None = None
+        failure: BaseException | None = None
         timed_out = False
         response: RawResponse | None = None
         with anyio.move_on_after(deadline) as scope:
@@ -401,21 +402,24 @@ class Transport:
                     response = await self._send(client, method, url, params, json_body, timeout)
             except (httpx.TimeoutException, TimeoutError) as exc:
                 timed_out = True
-                error = f"{type(exc).__name__}: {exc}"
+                error, failure = f"{type(exc).__name__}: {exc}", exc
             except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error, failure = f"{type(exc).__name__}: {exc}", exc
             except self._other_errors as exc:
-                error = f"{type(exc).__name__}: {exc}"
+                error, failure = f"{type(exc).__name__}: {exc}", exc
         if scope.cancelled_caught:
             raise RequestTimeoutError(f"no complete answer within {deadline:g} s")
         secrets = _secrets_of(params, json_body)
         if error is not None:
             for secret in secrets:
                 error = secret.redact(error)
-            # Raised without the library's error chained: it references the request URL.
+            error = redact(error)
+            # The library's error references the request (its URL carries the key for GET
+            # endpoints): it is chained as a copy of its type with the redacted message.
+            cause = _redacted_copy(failure, error.partition(": ")[2])
             if timed_out:
-                raise RequestTimeoutError(redact(error)) from None
-            raise TransportError(redact(error)) from None
+                raise RequestTimeoutError(error) from cause
+            raise TransportError(error) from cause
         assert response is not None
         if secrets:
             content = response.content
@@ -482,6 +486,23 @@ class Transport:
             await direct.aclose()
         if not self._owns_client:
             self._client = client
+
+
+def _redacted_copy(error: BaseException | None, message: str) -> BaseException:
+    """An exception of ``error``'s type (when it can be built from a message alone) with
+    ``message`` and nothing else: no request, URL or headers; else a plain ``Exception``
+    naming the type."""
+    if error is None:
+        return Exception(message)
+    kind = type(error)
+    try:
+        copy = kind(message)
+    except Exception:
+        return Exception(f"{kind.__name__}: {message}")
+    state = getattr(copy, "__dict__", {})
+    if any(state.get(name) is not None for name in ("_request", "request")):
+        return Exception(f"{kind.__name__}: {message}")  # (it would hold a request)
+    return copy
 
 
 def _environment_names_a_proxy() -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import traceback
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from partner_async import (
     ConfigurationError,
     RetryPolicy,
     SMSPartnerClient,
+    TransportError,
 )
 
 from ._fakes import API_KEY, SMS_BASE, FakeAPI, fixture_json
@@ -151,3 +153,21 @@ async def test_api_key_never_in_logs_errors_or_reprs(
     texts += [r.getMessage() for r in caplog.records]
     assert any("bulk-status" in t for t in texts)  # the logs did record the requests
     assert texts and all(API_KEY not in t for t in texts)
+
+
+async def test_a_transport_error_keeps_its_cause_without_the_key(
+    router: respx.MockRouter,
+) -> None:
+    router.get(f"{SMS_BASE}/bulk-status").mock(
+        side_effect=httpx.ConnectError(f"refused {SMS_BASE}/bulk-status?apiKey={API_KEY}")
+    )
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, max_retries=0) as c:
+        with pytest.raises(TransportError) as caught:
+            await c.bulk_status(111)
+    cause = caught.value.__cause__
+    assert isinstance(cause, httpx.ConnectError)  # the library's error, as its own type
+    assert "refused" in str(cause) and API_KEY not in str(cause)
+    with pytest.raises(RuntimeError):
+        cause.request  # noqa: B018 - the copy holds no request (its URL has the key)
+    text = "".join(traceback.format_exception(caught.value))
+    assert "ConnectError" in text and API_KEY not in text
