@@ -146,8 +146,7 @@ def open_store(url: str) -> TrackerStore:
         # as SQLAlchemy: sqlite:///relative.db, sqlite:////absolute/path.db
         if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
             raise ConfigurationError(
-                f"store {url!r}: write sqlite:///path.db (relative) or "
-                "sqlite:////abs/path.db"
+                f"store {url!r}: write sqlite:///path.db (relative) or sqlite:////abs/path.db"
             )
         return SQLiteStore(url, url[len("sqlite:///") :])
     if scheme == "" and "://" not in url:
@@ -325,8 +324,7 @@ class SQLiteStore:
             db = self.db
             counts = dict(db.execute("SELECT label, COUNT(*) FROM tracked GROUP BY label"))
             pending, undelivered = db.execute(
-                "SELECT COALESCE(SUM(1 - final), 0), COALESCE(SUM(undelivered), 0) "
-                "FROM tracked"
+                "SELECT COALESCE(SUM(1 - final), 0), COALESCE(SUM(undelivered), 0) FROM tracked"
             ).fetchone()
             counts["pending"] = int(pending)
             counts["undelivered"] = int(undelivered)
@@ -370,10 +368,11 @@ local new = 0
 for i = 2, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
     new = new + 1
-    local label, flags = string.match(ARGV[i + 2], '^(.*)|(%d)$')
+    local label, final, undelivered = string.match(ARGV[i + 2], '^(.*)|(%d)|(%d)$')
     redis.call('HINCRBY', KEYS[5], 'label:' .. label, 1)
-    if flags == '0' then
-      redis.call('HINCRBY', KEYS[5], 'pending', 1)
+    if final == '0' then redis.call('HINCRBY', KEYS[5], 'pending', 1) end
+    if undelivered == '1' then redis.call('HINCRBY', KEYS[5], 'undelivered', 1) end
+    if final == '0' or undelivered == '1' then
       redis.call('ZADD', KEYS[2], ARGV[1], ARGV[i])
     end
   end
@@ -564,7 +563,7 @@ class RedisStore:
     async def add(self, rows: Sequence[Row], now: float) -> int:
         args: list[Any] = [now]
         for r in rows:
-            args += [r.key, r.encode(), f"{r.label}|{int(r.final)}"]
+            args += [r.key, r.encode(), f"{r.label}|{int(r.final)}|{int(r.version > r.acked)}"]
         return int(await self._call("add", self._keys, args))
 
     async def claim(self, worker: str, limit: int, now: float, lease: float) -> list[Row]:

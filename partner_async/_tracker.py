@@ -345,11 +345,11 @@ class StatusTracker:
                 await anyio.sleep(wait)
                 continue
             undelivered = [r for r in rows if r.version > r.acked]
+            polled = [r for r in rows if r.version == r.acked]
             for row in undelivered:
                 yield _update(row)
             if undelivered:
                 await store.ack(worker, undelivered)
-            polled = [r for r in rows if r.version == r.acked]
             if not polled:
                 continue
             call_deadline = self.lease / 2
