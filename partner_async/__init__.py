@@ -43,6 +43,8 @@ from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._status import DeliveryStatus
+from ._store import StoreError
+from ._tracker import StatusTracker, TrackerUpdate
 from ._version import __version__
 
 __all__ = [
@@ -84,8 +86,11 @@ __all__ = [
     "ServerError",
     "StatusQuery",
     "StatusResult",
+    "StatusTracker",
     "StatusUpdate",
+    "StoreError",
     "TagStatusReport",
+    "TrackerUpdate",
     "TransportError",
     "Unresolved",
     "UnresolvedReason",

@@ -494,4 +494,4 @@ def demo(
 
 
 # The commands of other modules register themselves on ``cli`` when imported.
-from . import _endpoints, _sandbox, _status  # noqa: E402, F401
+from . import _endpoints, _sandbox, _status, _track  # noqa: E402, F401

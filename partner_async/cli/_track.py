@@ -1,0 +1,180 @@
+"""``track``: durable follow-up of a campaign to final status on a store
+(:class:`~partner_async.StatusTracker`): ``add``, ``run``, ``status``, ``export``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import orjson
+
+from partner_async import SMSPartnerClient, StatusResult, StatusTracker, TrackerUpdate
+
+from . import _commands as base
+from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, cli
+from ._io import open_input, open_output, read_in_thread
+from ._runtime import run_async
+
+__all__ = ["track"]
+
+_STORE = click.option(
+    "--store",
+    metavar="URL",
+    required=True,
+    help="The tracker's store: sqlite:///path.db (one process) or redis://host:port/db "
+    "(several workers).",
+)
+#: Normalising queries needs a client, not a key: add, status and export ask nothing.
+_OFFLINE_KEY = "offline"
+
+
+@cli.group("track", context_settings=_CONTEXT)
+def track() -> None:
+    """Follow a campaign to final status, durably (survives restarts; Redis: many workers)."""
+
+
+def _offline(store: str) -> StatusTracker:
+    return StatusTracker(SMSPartnerClient(_OFFLINE_KEY), store=store)
+
+
+@track.command("add", context_settings=_CONTEXT)
+@click.argument("file")
+@_STORE
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Input format (default: from the extension; csv).")  # fmt: skip
+def add(file: str, store: str, fmt: str | None) -> None:
+    """Add the queries of FILE (CSV or JSONL, '-' for stdin) to the store; idempotent."""
+
+    async def run() -> tuple[int, int]:
+        with open_input(file, fmt) as source:
+            async with _offline(store) as tracker:
+                added = await tracker.add(read_in_thread(source))
+                return added, source.rows_read
+
+    added, read = run_async(run)
+    click.echo(f"{added} new queries added ({read} rows read) to {store}", err=True)
+
+
+def _update_record(update: TrackerUpdate) -> dict[str, Any]:
+    current = update.current
+    record: dict[str, Any] = {
+        "id": update.id,
+        "phone_number": update.query.phone_number,
+        "message_id": update.query.message_id,
+        "round": update.round,
+        "final": update.is_final,
+    }
+    if isinstance(current, StatusResult):
+        record.update(status=current.status.value, status_text=current.status_text,
+                      date=current.to_dict()["date"])  # fmt: skip
+    else:
+        record.update(unresolved=current.reason.value, detail=current.detail)
+    return record
+
+
+@track.command("run", context_settings=_CONTEXT)
+@_STORE
+@click.option("-o", "--output", metavar="FILE", default=None,
+              help="Append every update as a JSON line to FILE ('-': stdout).")  # fmt: skip
+@click.option("--until-final/--once", default=True, show_default=True,
+              help="Run until no query is pending, or one pass over what is due.")  # fmt: skip
+@click.option("--poll-interval", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds before asking a Waiting query again (x1.5 each time).")  # fmt: skip
+@click.option("--deadline", type=click.FloatRange(min=0), default=None,
+              help="Stop after this many seconds (the store stays consistent).")  # fmt: skip
+@click.option("--worker", metavar="NAME", default=None,
+              help="This worker's name (a restart under it resumes at once).")  # fmt: skip
+@_connection_options("SMSPARTNER_API_KEY")
+def run_command(
+    store: str,
+    output: str | None,
+    until_final: bool,
+    poll_interval: float,
+    deadline: float | None,
+    worker: str | None,
+    **connection: Any,
+) -> None:
+    """Poll the store's due queries and write each change (at-least-once, with a stable id).
+
+    Ctrl-C (SIGINT) stops at once and leaves the store consistent: changes not yet
+    written out are delivered again by the next run. Several `track run` processes may
+    share one redis:// store.
+    """
+    sandbox = connection.get("sandbox", False)
+    api_key = connection.get("api_key")
+    with base._maybe_sandbox(sandbox) as server:
+        key, url = base._connection(sandbox, api_key, connection.get("base_url"), server)
+
+        async def run() -> int:
+            out = sys.stdout if output in (None, "-") else open(output, "a")  # noqa: SIM115, ASYNC230
+            progress = sys.stderr.isatty()
+            count = 0
+            try:
+                async with (
+                    SMSPartnerClient(key, base_url=url, timeout=connection.get("timeout", 30.0),
+                                     max_retries=connection.get("retries", 3)) as client,
+                    StatusTracker(client, store=store, poll_interval=poll_interval,
+                                  worker=worker) as tracker,
+                ):  # fmt: skip
+                    async for update in tracker.run(until_final=until_final, deadline=deadline):
+                        if output is not None:
+                            out.write(orjson.dumps(_update_record(update)).decode() + "\n")
+                        count += 1
+                        if progress and count % 1000 == 0:
+                            counts = await tracker.counts()
+                            click.echo(f"\r{count} updates, {counts['pending']} pending ",
+                                       err=True, nl=False)  # fmt: skip
+                        if out is not sys.stdout:
+                            out.flush()
+                    counts = await tracker.counts()
+            finally:
+                if out is not sys.stdout:
+                    out.close()
+            click.echo(f"\r{count} updates; {counts['pending']} pending in {store}", err=True)
+            return count
+
+        run_async(run, secrets=(api_key,))
+
+
+@track.command("status", context_settings=_CONTEXT)
+@_STORE
+@_JSON_OPTION
+def status(store: str, as_json: bool) -> None:
+    """How many queries have each latest status, and how many are pending."""
+
+    async def run() -> dict[str, int]:
+        async with _offline(store) as tracker:
+            return await tracker.counts()
+
+    counts = run_async(run)
+    if as_json or not base._stdout_is_terminal():
+        click.echo(orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode())
+        return
+    for name, value in sorted(counts.items()):
+        click.echo(f"{name:>20}  {value}")
+
+
+@track.command("export", context_settings=_CONTEXT)
+@_STORE
+@click.option("-o", "--output", metavar="FILE", required=True,
+              help="Write each query's latest outcome to FILE (CSV or JSONL).")  # fmt: skip
+def export(store: str, output: str) -> None:
+    """Every query of the store with its latest outcome (queries not answered yet are
+    left out and counted)."""
+
+    async def run() -> tuple[int, int]:
+        written = skipped = 0
+        with open_output(output) as writer:
+            async with _offline(store) as tracker:
+                async for _, outcome in tracker.export():
+                    if outcome is None:
+                        skipped += 1
+                        continue
+                    writer.write((([], outcome),))  # no input row: the outcome columns
+                    written += 1
+            writer.finish()
+        return written, skipped
+
+    written, skipped = run_async(run)
+    click.echo(f"{written} outcomes written to {output}; {skipped} not answered yet", err=True)

@@ -1,0 +1,76 @@
+"""``partner-async track``: add (idempotent), run to final against the sandbox, status,
+export, and a store error as a clean ``Error:``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import orjson
+from click.testing import CliRunner
+
+from partner_async.cli import cli
+from partner_async.sandbox import SandboxConfig, SandboxServer, ground_truth
+
+
+def test_track_add_run_status_export(tmp_path: Path) -> None:
+    source = tmp_path / "q.csv"
+    rows = [(f"+3361234{i:04d}", 1000 + i) for i in range(300)]
+    source.write_text("phone_number,message_id\n" + "".join(f"{p},{m}\n" for p, m in rows))
+    store = f"sqlite:///{tmp_path / 't.db'}"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["track", "add", str(source), "--store", store])
+    assert first.exit_code == 0, first.output
+    assert "300 new" in first.output
+    again = runner.invoke(cli, ["track", "add", str(source), "--store", store])
+    assert "0 new" in again.output
+    config = SandboxConfig(seed=2, waiting_polls=1, api_keys=("k-track",))
+    updates = tmp_path / "updates.jsonl"
+    with SandboxServer(config) as server:
+        run = runner.invoke(
+            cli,
+            [
+                "track",
+                "run",
+                "--store",
+                store,
+                "-o",
+                str(updates),
+                "--until-final",
+                "--poll-interval",
+                "0.01",
+                "--deadline",
+                "60",
+                "--api-key",
+                "k-track",
+                "--base-url",
+                server.sms_base_url,
+            ],
+        )
+    assert run.exit_code == 0, run.output
+    assert "k-track" not in run.output
+    records = [orjson.loads(line) for line in updates.read_text().splitlines()]
+    assert len({r["id"] for r in records}) == len(records) >= 300
+    status = runner.invoke(cli, ["track", "status", "--store", store, "--json"])
+    counts = orjson.loads(status.stdout)
+    assert (
+        counts["pending"] == 0
+        and sum(v for k, v in counts.items() if k not in ("pending", "undelivered")) == 300
+    )
+    out = tmp_path / "out.csv"
+    export = runner.invoke(cli, ["track", "export", "--store", store, "-o", str(out)])
+    assert export.exit_code == 0, export.output
+    with out.open() as f:
+        exported = list(csv.DictReader(f))
+    assert len(exported) == 300
+    for row in exported:
+        truth = ground_truth(row["phone_number"], int(row["message_id"]), config=config, polls=9)
+        assert row["status_text"] == truth.wire_status
+
+
+def test_track_status_of_a_corrupt_store_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    path.write_bytes(b"garbage" * 500)
+    result = CliRunner().invoke(cli, ["track", "status", "--store", f"sqlite:///{path}"])
+    assert result.exit_code == 1
+    assert "StoreError" in result.output and "bad.db" in result.output
