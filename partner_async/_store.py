@@ -100,7 +100,8 @@ class TrackerStore(Protocol):
     async def close(self) -> None: ...
 
     async def reclaim(self, worker: str) -> None:
-        """Make what ``worker`` held when it stopped claimable at once (a restart)."""
+        """Make what ``worker`` holds claimable at once by any worker (on a restart, and
+        when a run stops early)."""
         ...
 
     async def add(self, rows: Sequence[Row], now: float) -> int:
@@ -242,7 +243,12 @@ class SQLiteStore:
         return result
 
     async def reclaim(self, worker: str) -> None:
-        """Nothing to do: :meth:`claim` takes the worker's own leased rows."""
+        """Release every lease of ``worker`` (its undelivered changes stay due at once)."""
+
+        def body(db: sqlite3.Connection) -> None:
+            db.execute("UPDATE tracked SET lease = 0, owner = NULL WHERE owner = ?", (worker,))
+
+        await self._run(self._write, body)
 
     async def add(self, rows: Sequence[Row], now: float) -> int:
         def body(db: sqlite3.Connection) -> int:

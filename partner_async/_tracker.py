@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import uuid
@@ -316,8 +317,9 @@ class StatusTracker:
         until no query of the store is pending (waiting for what other workers hold and
         for what is due later); otherwise it returns once nothing is due now.
         ``deadline`` (seconds) ends it earlier, leaving the store consistent; so does
-        cancelling it or breaking out of the loop (what was yielded but not yet marked
-        delivered is delivered again by the next run).
+        cancelling it or breaking out of the loop: the worker's leases are handed back at
+        once, and what was yielded but not yet marked delivered is delivered again by the
+        next run.
         """
         self._check_open()
         if deadline is not None:
@@ -327,43 +329,50 @@ class StatusTracker:
         client = self.client
         end = None if deadline is None else anyio.current_time() + deadline
         await store.reclaim(worker)
-        while True:
-            remaining = None if end is None else end - anyio.current_time()
-            if remaining is not None and remaining <= 0:
-                return
-            now = self._now()
-            rows = await store.claim(worker, self.claim_size, now, self.lease)
-            if not rows:
-                if not until_final:
+        try:
+            while True:
+                remaining = None if end is None else end - anyio.current_time()
+                if remaining is not None and remaining <= 0:
                     return
-                due = await store.next_due()
-                if due is None:
-                    return
-                wait = min(max(due - self._now(), 0.001), 1.0)
+                now = self._now()
+                rows = await store.claim(worker, self.claim_size, now, self.lease)
+                if not rows:
+                    if not until_final:
+                        return
+                    due = await store.next_due()
+                    if due is None:
+                        return
+                    wait = min(max(due - self._now(), 0.001), 1.0)
+                    if remaining is not None:
+                        wait = min(wait, remaining)
+                    await anyio.sleep(wait)
+                    continue
+                undelivered = [r for r in rows if r.version > r.acked]
+                polled = [r for r in rows if r.version == r.acked]
+                for row in undelivered:
+                    yield _update(row)
+                if undelivered:
+                    await store.ack(worker, undelivered)
+                if not polled:
+                    continue
+                call_deadline = self.lease / 2
                 if remaining is not None:
-                    wait = min(wait, remaining)
-                await anyio.sleep(wait)
-                continue
-            undelivered = [r for r in rows if r.version > r.acked]
-            polled = [r for r in rows if r.version == r.acked]
-            for row in undelivered:
-                yield _update(row)
-            if undelivered:
-                await store.ack(worker, undelivered)
-            if not polled:
-                continue
-            call_deadline = self.lease / 2
-            if remaining is not None:
-                call_deadline = min(call_deadline, max(remaining, 0.0))
-            results = await client.multi_status(
-                [_split(r.key) for r in polled], deadline=call_deadline
-            )
-            now = self._now()
-            for row, outcome in zip(polled, results, strict=True):
-                self._poll_done(row, outcome, now)
-            await store.save(worker, polled, now)
-            changed = [r for r in polled if r.version > r.acked]
-            for row in changed:
-                yield _update(row)
-            if changed:
-                await store.ack(worker, changed)
+                    call_deadline = min(call_deadline, max(remaining, 0.0))
+                results = await client.multi_status(
+                    [_split(r.key) for r in polled], deadline=call_deadline
+                )
+                now = self._now()
+                for row, outcome in zip(polled, results, strict=True):
+                    self._poll_done(row, outcome, now)
+                await store.save(worker, polled, now)
+                changed = [r for r in polled if r.version > r.acked]
+                for row in changed:
+                    yield _update(row)
+                if changed:
+                    await store.ack(worker, changed)
+        except BaseException:
+            # Stopped early (cancelled, Ctrl-C, the loop broken, an error): hand back what
+            # this worker holds, so that any worker takes it at once, not after the lease.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await store.reclaim(worker)
+            raise

@@ -125,8 +125,8 @@ def run_command(
                             counts = await tracker.counts()
                             click.echo(f"\r{count} updates, {counts['pending']} pending ",
                                        err=True, nl=False)  # fmt: skip
-                        if out is not sys.stdout:
-                            out.flush()
+                        if output is not None:
+                            out.flush()  # written out before the update is marked delivered
                     counts = await tracker.counts()
             finally:
                 if out is not sys.stdout:

@@ -3,6 +3,7 @@ export, and a store error as a clean ``Error:``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 
@@ -74,3 +75,46 @@ def test_track_status_of_a_corrupt_store_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["track", "status", "--store", f"sqlite:///{path}"])
     assert result.exit_code == 1
     assert "StoreError" in result.output and "bad.db" in result.output
+
+
+def test_track_run_interrupted_by_sigint_leaves_the_store_consistent(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    source = tmp_path / "q.csv"
+    rows = [(f"+3361235{i:04d}", 2000 + i) for i in range(3000)]
+    source.write_text("phone_number,message_id\n" + "".join(f"{p},{m}\n" for p, m in rows))
+    store = f"sqlite:///{tmp_path / 't.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("PARTNER_API_KEY")}
+    command = [sys.executable, "-m", "partner_async", "track"]
+    added = subprocess.run([*command, "add", str(source), "--store", store], env=env,
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    run = [*command, "run", "--store", store, "--sandbox", "--poll-interval", "0.01", "-o", "-"]
+    first = subprocess.Popen(run, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    assert first.stdout is not None
+    seen = [first.stdout.readline() for _ in range(100)]
+    first.send_signal(signal.SIGINT)
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 130
+    second = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)  # fmt: skip
+    assert second.returncode == 0, second.stderr
+
+    def ids(lines: list[str]) -> set[str]:
+        found = set()
+        for line in lines:
+            # the interrupted process may have been stopped in the middle of a line
+            with contextlib.suppress(orjson.JSONDecodeError):
+                found.add(orjson.loads(line)["id"])
+        return found
+
+    all_ids = ids(seen + out.splitlines()) | ids(second.stdout.splitlines())
+    finals = {i.rsplit("/", 1)[0] for i in all_ids}
+    assert len(finals) == 3000  # every query reported, none lost by the interruption
+    status = subprocess.run([*command, "status", "--store", store, "--json"], env=env,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert orjson.loads(status.stdout)["pending"] == 0
