@@ -11,7 +11,7 @@ import anyio.lowlevel
 import attrs
 
 from ._models import Unresolved, UnresolvedReason
-from ._normalize import MAX_MESSAGE_ID, InvalidQuery, all_normal, is_e164, raw_key
+from ._normalize import FAST_ID_BOUND, InvalidQuery, all_normal, is_e164, raw_key
 from ._results import CallStats
 
 __all__ = ["Batch", "BatchBuilder", "iter_batches"]
@@ -219,7 +219,7 @@ class BatchBuilder:
                 type(item) is tuple
                 and len(item) == 2
                 and type(item[1]) is int
-                and 0 < item[1] <= MAX_MESSAGE_ID
+                and 0 < item[1] < FAST_ID_BOUND
                 and type(item[0]) is str
                 and is_e164(item[0]) is not None
             ):

@@ -30,6 +30,7 @@ import copy
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 
 import anyio
+import anyio.lowlevel
 
 from ._clock import Clock
 from ._exceptions import ClientClosedError
@@ -185,6 +186,10 @@ class Coalescer:
             with scope:
                 slot = await self._limiter.reserve()
                 assert slot is not None  # without a deadline it waits for one
+                # One turn of the event loop: lookups started in this same turn (a burst
+                # from a task group, a gather) join this request instead of each leaving
+                # alone while slots are free.
+                await anyio.lowlevel.checkpoint()
                 if self._linger and 0 < len(lane.queue) < self._batch_size:
                     oldest = next(iter(lane.queue.values())).queued_at
                     wait = oldest + self._linger - self._clock.now()

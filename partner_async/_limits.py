@@ -63,13 +63,13 @@ class RequestLimiter:
             self._capacity = anyio.CapacityLimiter(self._max_concurrency)
         capacity = self._capacity
         clock = self._clock
+        if deadline is not None and clock.now() >= deadline:
+            return None
         slot = Slot(capacity)
-        if deadline is None:
-            await capacity.acquire_on_behalf_of(slot)
-        else:
-            with anyio.move_on_after(deadline - clock.now()):
-                await capacity.acquire_on_behalf_of(slot)
-            if slot not in capacity.statistics().borrowers:
+        try:  # a free slot is taken at once: no checkpoint (the request awaits anyway)
+            capacity.acquire_on_behalf_of_nowait(slot)
+        except anyio.WouldBlock:
+            if not await self._wait_for_slot(capacity, slot, deadline):
                 return None
         try:
             if self._interval:
@@ -90,3 +90,14 @@ class RequestLimiter:
             slot.release()
             raise
         return slot
+
+    async def _wait_for_slot(
+        self, capacity: anyio.CapacityLimiter, slot: Slot, deadline: float | None
+    ) -> bool:
+        """Wait in line for a slot; False (none held) if ``deadline`` comes first."""
+        if deadline is None:
+            await capacity.acquire_on_behalf_of(slot)
+            return True
+        with anyio.move_on_after(deadline - self._clock.now()):
+            await capacity.acquire_on_behalf_of(slot)
+        return slot in capacity.statistics().borrowers

@@ -53,8 +53,8 @@ class ProgressTracker:
     def batch_done(self, batch: Batch, outcomes: list[Outcome]) -> None:
         """Account for one delivered batch and report."""
         self.done += batch.read
-        self.unresolved += len(batch.settled) + countOf(map(type, outcomes), Unresolved)
-        if self._callback is not None:
+        if self._callback is not None:  # (counted only for a callback: a pass per item)
+            self.unresolved += len(batch.settled) + countOf(map(type, outcomes), Unresolved)
             stats = self._stats
             self._callback(
                 Progress(

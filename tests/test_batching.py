@@ -19,6 +19,8 @@ NOT_NORMAL: list[Any] = [
     ("+3361234567", 0),  # id 0
     ("+3361234567", -5),
     ("+3361234567", True),  # a bool is not an id
+    ("+3361234567", 10**18),  # valid, 19 digits: normalised by the per-item path
+    ("+3361234567", 2**63 - 1),
     ("+3361234567", "12"),  # a str id (valid input, but it needs normalising)
     ("+3361234567", 12.0),
     ("+1234567", 1),  # 7 digits
