@@ -87,6 +87,33 @@ async def test_duplicates_get_one_outcome_in_order_of_first_appearance(fake_api:
     assert len(fake_api.sent_items) == 3
 
 
+@pytest.mark.parametrize("container", [list, tuple])
+async def test_a_list_read_ahead_gives_what_a_lazy_iterator_gives(
+    fake_api: FakeAPI, container: Callable[[list[Any]], Any]
+) -> None:
+    # 40 batches: a list is validated and de-duplicated ahead in chunks of up to 64
+    # batches, an iterator one batch at a time. Repeats land within a chunk and across
+    # chunks, with national numbers, invalid items and 19-digit ids among them.
+    unique = [(p, 1000 + i) for i, p in enumerate(phones(20_000))]
+    queries: list[Any] = list(unique)
+    for i in range(0, 20_000, 997):
+        queries.insert(i + 3, unique[i])  # a repeat within the same chunk
+        queries.append(unique[i])  # and one chunks later
+    queries[7_000:7_000] = [("0612345678", 5), ("not a number", 5), (unique[9][0], 2**63 - 1)]
+    progress: list[int] = []
+    async with client(max_concurrency=4) as c:
+        ahead = await c.multi_status(container(queries), progress=lambda p: progress.append(p.done))
+        sent_ahead = sorted(fake_api.sent_items)
+        fake_api.requests.clear()
+        lazy = await c.multi_status(iter(queries))
+    assert list(ahead) == list(lazy)
+    assert ahead.stats.duplicates == lazy.stats.duplicates == 2 * len(range(0, 20_000, 997))
+    assert sent_ahead == sorted(fake_api.sent_items)
+    assert len(ahead) == 20_003 and len(ahead.unresolved) == 1
+    assert ahead.get(unique[9][0], 2**63 - 1) is not None
+    assert max(progress) == len(queries)
+
+
 async def test_async_iterable_input(fake_api: FakeAPI) -> None:
     async def stream() -> AsyncIterator[tuple[str, int]]:
         for i, p in enumerate(phones(1200)):
