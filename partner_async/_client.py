@@ -42,7 +42,14 @@ from ._exceptions import (
     PartnerError,
 )
 from ._limits import RequestLimiter, Slot
-from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
+from ._models import (
+    MailBulkReport,
+    SMSBulkReport,
+    StatusResult,
+    Unresolved,
+    UnresolvedReason,
+    replaces,
+)
 from ._normalize import (
     InvalidQuery,
     QueryLike,
@@ -913,9 +920,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             )
             _add_stats(results.stats, again.stats)
             for previous, current in zip(pending, again, strict=True):
-                if current == previous or (
-                    type(current) is Unresolved and type(previous) is StatusResult
-                ):
+                if current == previous or not replaces(current, previous):
                     continue
                 results.update(current)
                 if on_update is not None:
