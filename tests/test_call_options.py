@@ -83,24 +83,17 @@ async def test_a_calls_max_retries_overrides_the_clients(
 
 
 @endpoints
+@pytest.mark.parametrize("given_by", ["the call", "with_options"])
 async def test_a_calls_timeout_overrides_the_clients(
-    router: respx.MockRouter, endpoint: Endpoint
+    router: respx.MockRouter, endpoint: Endpoint, given_by: str
 ) -> None:
+    """A call's ``timeout=`` applies; without one, a ``with_options`` client's does."""
     base, path, cls, call = endpoint
     router.get(f"{base}/{path}").mock(side_effect=never_answer)
     async with cls(API_KEY, base_url=base, timeout=60.0, max_retries=0) as client:
         with anyio.fail_after(10), pytest.raises(RequestTimeoutError, match=r"0\.02 s"):
-            await call(client, timeout=0.02)
+            if given_by == "the call":
+                await call(client, timeout=0.02)
+            else:
+                await call(client.with_options(timeout=0.02))
         assert client.timeout == 60.0
-
-
-@endpoints
-async def test_a_with_options_clients_timeout_applies_when_the_call_gives_none(
-    router: respx.MockRouter, endpoint: Endpoint
-) -> None:
-    base, path, cls, call = endpoint
-    router.get(f"{base}/{path}").mock(side_effect=never_answer)
-    async with cls(API_KEY, base_url=base, timeout=60.0, max_retries=0) as client:
-        derived = client.with_options(timeout=0.02)
-        with anyio.fail_after(10), pytest.raises(RequestTimeoutError, match=r"0\.02 s"):
-            await call(derived)

@@ -20,27 +20,16 @@ from partner_async import (
 )
 from partner_async._models import replaces
 from partner_async.cli._status import _StatusJob, _Tally
-from tests._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, default_entry
+from tests._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, answered, default_entry
 
 PHONE, MESSAGE_ID = "+33612345678", 1226613
 QUERY = StatusQuery(PHONE, MESSAGE_ID)
 
 
-def answered(status: str, timestamp: int = 1_517_934_416) -> StatusResult:
-    return StatusResult(
-        phone_number=PHONE,
-        message_id=MESSAGE_ID,
-        success=True,
-        code=200,
-        status_text=status,
-        timestamp=timestamp,
-    )
-
-
 SAMPLES: dict[str, StatusResult | Unresolved] = {
-    "waiting": answered("Waiting"),
-    "waiting later": answered("Waiting", 1_517_934_999),
-    "delivered": answered("Delivered"),
+    "waiting": answered(PHONE, MESSAGE_ID, "Waiting", timestamp=1_517_934_416),
+    "waiting later": answered(PHONE, MESSAGE_ID, "Waiting", timestamp=1_517_934_999),
+    "delivered": answered(PHONE, MESSAGE_ID, "Delivered", timestamp=1_517_934_416),
     "transient failure": Unresolved(QUERY, UnresolvedReason.SERVER_ERROR, "HTTP 503"),
     "lasting failure": Unresolved(QUERY, UnresolvedReason.REJECTED, "code 2", 2),
 }
