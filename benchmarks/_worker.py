@@ -26,7 +26,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 BATCH = 500
@@ -112,15 +112,15 @@ async def run_httpx_gather(url: str, pairs: list[tuple[str, int]], c: int) -> in
     return len(results)
 
 
-async def aiohttp_orjson_results(
-    url: str, pairs: list[tuple[str, int]], c: int
-) -> list[dict[str, Any]]:
-    """aiohttp.ClientSession (TCPConnector(limit=C)) + Semaphore(C) + gather, orjson."""
+async def aiohttp_orjson_answers(
+    url: str, pairs: list[tuple[str, int]], c: int, take: Callable[[list[dict[str, Any]]], None]
+) -> None:
+    """aiohttp.ClientSession (TCPConnector(limit=C)) + Semaphore(C) + gather, orjson; each
+    answer's entries go to ``take``."""
     import aiohttp
     import orjson
 
     endpoint = url + "/multi-status"
-    results: list[dict[str, Any]] = []
     sem = asyncio.Semaphore(c)
     headers = {"Content-Type": "application/json"}
     timeout = aiohttp.ClientTimeout(total=120)
@@ -142,9 +142,17 @@ async def aiohttp_orjson_results(
             data = orjson.loads(raw)
             if data.get("success") is not True:
                 raise RuntimeError(f"aiohttp: unexpected answer {data!r:.200}")
-            results.extend(data["StatutResponse_List"])
+            take(data["StatutResponse_List"])
 
         await asyncio.gather(*(one(chunk) for chunk in chunks(pairs)))
+
+
+async def aiohttp_orjson_results(
+    url: str, pairs: list[tuple[str, int]], c: int
+) -> list[dict[str, Any]]:
+    """Every entry of :func:`aiohttp_orjson_answers`, as decoded dicts, in one list."""
+    results: list[dict[str, Any]] = []
+    await aiohttp_orjson_answers(url, pairs, c, results.extend)
     return results
 
 
@@ -156,47 +164,24 @@ async def run_aiohttp_attrs(url: str, pairs: list[tuple[str, int]], c: int) -> i
     """``aiohttp_orjson`` + one frozen slotted attrs object per entry: the floor of typed
     results. Fields taken as sent (no status mapping, no date parsing, no validation),
     kept in one list."""
-    import aiohttp
-    import orjson
-
-    endpoint = url + "/multi-status"
     results: list[Row] = []
-    sem = asyncio.Semaphore(c)
-    headers = {"Content-Type": "application/json"}
-    timeout = aiohttp.ClientTimeout(total=120)
 
-    async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=c), timeout=timeout
-    ) as session:
-
-        async def one(chunk: list[tuple[str, int]]) -> None:
-            body = orjson.dumps(
-                {
-                    "apiKey": "sandbox",
-                    "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in chunk],
-                }
+    def take(entries: list[dict[str, Any]]) -> None:
+        results.extend(
+            Row(
+                e["phoneNumber"],
+                e["messageId"],
+                e["success"],
+                e["code"],
+                e["status"],
+                e.get("date"),
+                e.get("stopSms"),
+                e.get("isSpam"),
             )
-            async with sem, session.post(endpoint, data=body, headers=headers) as r:
-                r.raise_for_status()
-                raw = await r.read()
-            data = orjson.loads(raw)
-            if data.get("success") is not True:
-                raise RuntimeError(f"aiohttp: unexpected answer {data!r:.200}")
-            results.extend(
-                Row(
-                    e["phoneNumber"],
-                    e["messageId"],
-                    e["success"],
-                    e["code"],
-                    e["status"],
-                    e.get("date"),
-                    e.get("stopSms"),
-                    e.get("isSpam"),
-                )
-                for e in data["StatutResponse_List"]
-            )
+            for e in entries
+        )
 
-        await asyncio.gather(*(one(chunk) for chunk in chunks(pairs)))
+    await aiohttp_orjson_answers(url, pairs, c, take)
     _keep.append(results)
     return len(results)
 

@@ -355,10 +355,7 @@ def cmd_clients(args: argparse.Namespace) -> None:
         meta, rows = rows[0], rows[1:]
     else:
         meta, rows = run_clients(args)
-    md = render_clients(meta, rows)
-    print(md)
-    if not args.no_write:
-        write_section(SECTION["clients"], md)
+    publish(args, "clients", render_clients(meta, rows))
 
 
 def run_clients(args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -526,10 +523,7 @@ def cmd_rss(args: argparse.Namespace) -> None:
                 r["rep"] = rep
                 rows.append(r)
                 print(json.dumps(r), flush=True)
-    md = render_rss(info, args.command_line, rows, args.concurrency)
-    print(md)
-    if not args.no_write:
-        write_section(SECTION["rss"], md)
+    publish(args, "rss", render_rss(info, args.command_line, rows, args.concurrency))
 
 
 def render_rss(info: dict[str, str], command: str, rows: list[dict[str, Any]], c: int) -> str:
@@ -640,10 +634,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     for us, name in ranked[:20]:
         out.append(f"| {name} | {us / 1000:.1f} |")
     out.append("")
-    md = "\n".join(out)
-    print(md)
-    if not args.no_write:
-        write_section(SECTION["import"], md)
+    publish(args, "import", "\n".join(out))
 
 
 # ----------------------------------------------------------------------------- bulk
@@ -705,10 +696,7 @@ def cmd_bulk(args: argparse.Namespace) -> None:
             f"| {med([r['raw_cpu_median'] for r in ok]) * 1e3:.3f} | - |"
         )
     out.append("")
-    md = "\n".join(out)
-    print(md)
-    if not args.no_write:
-        write_section(SECTION["bulk"], md)
+    publish(args, "bulk", "\n".join(out))
 
 
 # ----------------------------------------------------------------------------- profile
@@ -1027,10 +1015,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
                 out.append(f"| {tt:.3f} | {ct:.3f} | {nc:,} | `{name}` |")
             out.append("")
             print(f"profiled C={c}", flush=True)
-    md = "\n".join(out)
-    print(md)
-    if not args.no_write:
-        write_section(SECTION["profile"], md)
+    publish(args, "profile", "\n".join(out))
 
 
 def cmd_stages(args: argparse.Namespace) -> None:
@@ -1065,13 +1050,17 @@ def cmd_stages(args: argparse.Namespace) -> None:
     for name, (on, off) in rows.items():
         out.append(f"| {name} | {f(on)} | {f(off)} |")
     out.append("")
-    md = "\n".join(out)
-    print(md)
-    if not args.no_write:
-        write_section(SECTION["stages"], md)
+    publish(args, "stages", "\n".join(out))
 
 
 # ----------------------------------------------------------------------------- RESULTS.md
+
+
+def publish(args: argparse.Namespace, section: str, md: str) -> None:
+    """Print a section's Markdown and, unless ``--no-write``, put it into RESULTS.md."""
+    print(md)
+    if not args.no_write:
+        write_section(SECTION[section], md)
 
 
 def write_section(heading: str, body: str) -> None:

@@ -42,7 +42,14 @@ from ._exceptions import (
     PartnerError,
 )
 from ._limits import RequestLimiter, Slot
-from ._models import MailBulkReport, SMSBulkReport, StatusResult, Unresolved, UnresolvedReason
+from ._models import (
+    MailBulkReport,
+    SMSBulkReport,
+    StatusResult,
+    Unresolved,
+    UnresolvedReason,
+    replaces,
+)
 from ._normalize import (
     InvalidQuery,
     QueryLike,
@@ -84,6 +91,15 @@ class _NotGiven:
 
 
 NOT_GIVEN: Final = _NotGiven()
+
+
+@attrs.frozen
+class RequestSettings:
+    """What one call of a GET endpoint is sent with: the client's ``timeout`` and retry
+    policy, overridden by the call's own, resolved once by the public method."""
+
+    policy: RetryPolicy
+    timeout: Timeout
 
 
 def _check_base_url(url: str) -> str:
@@ -282,20 +298,26 @@ class _Client(Generic[R]):
             policy = attrs.evolve(policy, max_retries=max_retries)
         return policy, self.timeout if isinstance(timeout, _NotGiven) else timeout
 
+    def _request_settings(
+        self, timeout: Timeout | _NotGiven, max_retries: int | None
+    ) -> RequestSettings:
+        """A call's options: this client's, overridden by those the call gives."""
+        self._check_open()
+        policy, effective_timeout = self._call_options(timeout, max_retries)
+        return RequestSettings(policy, effective_timeout)
+
     async def _get(
         self,
         path: str,
         endpoint: str,
         params: dict[str, str],
-        timeout: Timeout | _NotGiven,
-        max_retries: int | None,
+        settings: RequestSettings,
         pace: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         """One GET endpoint: ``apiKey`` and ``params`` in the query string, the answer
         decoded by ``DECODERS[endpoint]`` (XML where the vendor documents ``_format`` for
         it), vendor codes raised as :class:`APIError` subclasses, the key redacted."""
         self._check_open()
-        policy, effective_timeout = self._call_options(timeout, max_retries)
         json_decoder, xml_decoder = DECODERS[endpoint]
         xml = self._xml and xml_decoder is not None
         if xml:
@@ -305,8 +327,8 @@ class _Client(Generic[R]):
                 "GET",
                 f"{self.base_url}/{path}",
                 xml_decoder if xml else json_decoder,
-                policy=policy,
-                timeout=effective_timeout,
+                policy=settings.policy,
+                timeout=settings.timeout,
                 stats=CallStats(),
                 # built in the call, never bound to a local: no frame of this method
                 # (kept in a raised error's traceback) holds the key
@@ -321,16 +343,8 @@ class _Client(Generic[R]):
             raise
         return answer
 
-    async def _bulk_status(
-        self,
-        message_id: str,
-        endpoint: str,
-        timeout: Timeout | _NotGiven,
-        max_retries: int | None,
-    ) -> R:
-        report: R = await self._get(
-            "bulk-status", endpoint, {"messageId": message_id}, timeout, max_retries
-        )
+    async def _bulk_status(self, message_id: str, endpoint: str, settings: RequestSettings) -> R:
+        report: R = await self._get("bulk-status", endpoint, {"messageId": message_id}, settings)
         return report
 
     @property
@@ -368,15 +382,12 @@ class _Client(Generic[R]):
         ``async with``) closes only it; closing this client closes the pool, and with it
         every client derived from it.
         """
-        self._check_open()
+        try:
+            settings = self._request_settings(timeout, max_retries)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(str(exc)) from None
         clone = copy.copy(self)
-        if not isinstance(timeout, _NotGiven):
-            clone.timeout = timeout
-        if max_retries is not None:
-            try:
-                clone.retry = attrs.evolve(self.retry, max_retries=max_retries)
-            except (TypeError, ValueError) as exc:
-                raise ConfigurationError(str(exc)) from None
+        clone.timeout, clone.retry = settings.timeout, settings.policy
         clone._origin = self._origin or self
         clone._transport = cast(Transport, _BorrowedTransport(self._transport))
         requester = clone._requester = copy.copy(self._requester)
@@ -909,9 +920,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             )
             _add_stats(results.stats, again.stats)
             for previous, current in zip(pending, again, strict=True):
-                if current == previous or (
-                    type(current) is Unresolved and type(previous) is StatusResult
-                ):
+                if current == previous or not replaces(current, previous):
                     continue
                 results.update(current)
                 if on_update is not None:
@@ -939,7 +948,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             normal_id = normalize_message_id(message_id)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        return await self._bulk_status(str(normal_id), "sms_bulk", timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries)
+        return await self._bulk_status(str(normal_id), "sms_bulk", settings)
 
     async def message_status(
         self,
@@ -966,12 +976,12 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             raise ConfigurationError(exc.detail) from None
         except InvalidInputError as exc:
             raise ConfigurationError(str(exc)) from None
+        settings = self._request_settings(timeout, max_retries)
         status: MessageStatus = await self._get(
             "message-status",
             "message",
             {"messageId": str(normal_id), "phoneNumber": phone},
-            timeout,
-            max_retries,
+            settings,
         )
         return attrs.evolve(status, phone_number=phone, message_id=normal_id)
 
@@ -994,8 +1004,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         """
         if not isinstance(tag, str) or not tag.strip():
             raise ConfigurationError(f"invalid tag {tag!r}: expected a non-empty string")
+        settings = self._request_settings(timeout, max_retries)
         report: TagStatusReport = await self._get(
-            "bulk-status-by-tag", "tag", {"tag": tag.strip()}, timeout, max_retries
+            "bulk-status-by-tag", "tag", {"tag": tag.strip()}, settings
         )
         return attrs.evolve(report, tag=tag.strip())
 
@@ -1036,8 +1047,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             )
         if self._cost_pacer is None:
             self._cost_pacer = WindowPacer(COST_REQUESTS_PER_MINUTE, 60.0, self._clock)
+        settings = self._request_settings(timeout, max_retries)
         statistics: CostStatistics = await self._get(
-            "statistics/cost-resume", "cost", params, timeout, max_retries, self._cost_pacer
+            "statistics/cost-resume", "cost", params, settings, self._cost_pacer
         )
         return attrs.evolve(statistics, interval=interval)
 
@@ -1068,4 +1080,5 @@ class MailPartnerClient(_Client[MailBulkReport]):
         text = str(message_id).strip() if isinstance(message_id, (int, str)) else ""
         if not text or isinstance(message_id, bool):
             raise ConfigurationError(f"invalid message id {message_id!r}: expected an id")
-        return await self._bulk_status(text, "mail_bulk", timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries)
+        return await self._bulk_status(text, "mail_bulk", settings)

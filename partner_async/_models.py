@@ -23,6 +23,7 @@ __all__ = [
     "StatusResult",
     "Unresolved",
     "UnresolvedReason",
+    "replaces",
 ]
 
 
@@ -216,6 +217,15 @@ class Unresolved:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""
         return attrs_dict(self)
+
+
+def replaces(new: StatusResult | Unresolved, known: StatusResult | Unresolved | None) -> bool:
+    """Whether ``new`` takes the place of ``known`` as a query's outcome: anything replaces
+    nothing, but a known status is never replaced by a later failure to fetch it.
+
+    The one rule of :meth:`SMSPartnerClient.wait_for_final` and of the CLI's
+    ``status --wait``."""
+    return known is None or not (type(new) is Unresolved and type(known) is StatusResult)
 
 
 @attrs.frozen(slots=True)

@@ -421,47 +421,61 @@ redis.call('DEL', KEYS[6])
 return #mine
 """
 
-# ARGV: worker, now, then (key, row, old label, new label, final, changed, after) groups.
-_SAVE = """
+#: Shared by the scripts that write rows back (ARGV[1]: the worker): ``each_owned(first,
+#: step, apply)`` goes through the (key, row, ...) groups of ARGV from ``first`` and, for
+#: every key this worker still leases, writes its row and calls ``apply(i, key)``;
+#: ``release(key)`` ends the lease (its expiry, its owner, its place in the worker's set).
+_WRITE_BACK = """
 local worker = ARGV[1]
-for i = 3, #ARGV, 7 do
-  local key = ARGV[i]
-  if redis.call('HGET', KEYS[4], key) == worker then
-    redis.call('HSET', KEYS[1], key, ARGV[i + 1])
-    if ARGV[i + 2] ~= ARGV[i + 3] then
-      redis.call('HINCRBY', KEYS[5], 'label:' .. ARGV[i + 2], -1)
-      redis.call('HINCRBY', KEYS[5], 'label:' .. ARGV[i + 3], 1)
-    end
-    if ARGV[i + 4] == '1' then redis.call('HINCRBY', KEYS[5], 'pending', -1) end
-    if ARGV[i + 5] == '1' then
-      redis.call('HINCRBY', KEYS[5], 'undelivered', 1)
-    else
-      redis.call('ZREM', KEYS[3], key)
-      redis.call('HDEL', KEYS[4], key)
-      redis.call('SREM', KEYS[6], key)
-      redis.call('ZADD', KEYS[2], ARGV[i + 6], key)
+local function each_owned(first, step, apply)
+  for i = first, #ARGV, step do
+    local key = ARGV[i]
+    if redis.call('HGET', KEYS[4], key) == worker then
+      redis.call('HSET', KEYS[1], key, ARGV[i + 1])
+      apply(i, key)
     end
   end
 end
-return 0
+local function release(key)
+  redis.call('ZREM', KEYS[3], key)
+  redis.call('HDEL', KEYS[4], key)
+  redis.call('SREM', KEYS[6], key)
+end
 """
 
-# ARGV: worker, then (key, row, final, after) groups.
-_ACK = """
-local worker = ARGV[1]
-for i = 2, #ARGV, 4 do
-  local key = ARGV[i]
-  if redis.call('HGET', KEYS[4], key) == worker then
-    redis.call('HSET', KEYS[1], key, ARGV[i + 1])
-    redis.call('HINCRBY', KEYS[5], 'undelivered', -1)
-    redis.call('ZREM', KEYS[3], key)
-    redis.call('HDEL', KEYS[4], key)
-    redis.call('SREM', KEYS[6], key)
-    if ARGV[i + 2] == '0' then redis.call('ZADD', KEYS[2], ARGV[i + 3], key) end
+# ARGV: worker, now, then (key, row, old label, new label, final, changed, after) groups.
+_SAVE = (
+    _WRITE_BACK
+    + """
+each_owned(3, 7, function(i, key)
+  if ARGV[i + 2] ~= ARGV[i + 3] then
+    redis.call('HINCRBY', KEYS[5], 'label:' .. ARGV[i + 2], -1)
+    redis.call('HINCRBY', KEYS[5], 'label:' .. ARGV[i + 3], 1)
   end
-end
+  if ARGV[i + 4] == '1' then redis.call('HINCRBY', KEYS[5], 'pending', -1) end
+  if ARGV[i + 5] == '1' then
+    redis.call('HINCRBY', KEYS[5], 'undelivered', 1)
+  else
+    release(key)
+    redis.call('ZADD', KEYS[2], ARGV[i + 6], key)
+  end
+end)
 return 0
 """
+)
+
+# ARGV: worker, then (key, row, final, after) groups.
+_ACK = (
+    _WRITE_BACK
+    + """
+each_owned(2, 4, function(i, key)
+  redis.call('HINCRBY', KEYS[5], 'undelivered', -1)
+  release(key)
+  if ARGV[i + 2] == '0' then redis.call('ZADD', KEYS[2], ARGV[i + 3], key) end
+end)
+return 0
+"""
+)
 
 _SCHEMA_TAG: Final = "partner-async-tracker-1"
 

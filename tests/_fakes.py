@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import orjson
 
+from partner_async import StatusResult
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SMS_BASE = "https://api.smspartner.fr/v1"
 MAIL_BASE = "https://api.mailpartner.fr/v1"
@@ -36,6 +38,23 @@ def default_entry(phone: str, message_id: int) -> dict[str, Any]:
         "stopSms": "0",
         "isSpam": "0",
     }
+
+
+def answered(
+    phone: str = "+33612345678",
+    message_id: int = 1226613,
+    status: str = "Delivered",
+    **fields: Any,
+) -> StatusResult:
+    """A :class:`StatusResult` as the API answers a message it found (code 200)."""
+    return StatusResult(
+        phone_number=phone,
+        message_id=message_id,
+        success=True,
+        code=200,
+        status_text=status,
+        **fields,
+    )
 
 
 class FakeAPI:

@@ -261,21 +261,25 @@ async def test_a_cancelled_leader_hands_its_request_to_the_others(
     assert gate.in_flight == 0
 
 
+async def look_up_keeping(
+    sms: SMSPartnerClient, i: int, error: type[Exception], errors: list[BaseException]
+) -> None:
+    """Look the ``i``-th number up; keep the ``error`` it raises in ``errors``."""
+    try:
+        await sms.status(f"+336000000{i:02d}", 1)
+    except error as exc:
+        errors.append(exc)
+
+
 async def test_a_fatal_code_reaches_every_waiting_caller(router: respx.MockRouter) -> None:
     gate = Gate(answer={"success": False, "code": 10, "message": "Invalid API key"})
     router.post(f"{SMS_BASE}/multi-status").mock(side_effect=gate)
     errors: list[BaseException] = []
 
-    async def look(i: int) -> None:
-        try:
-            await sms.status(f"+336000000{i:02d}", 1)
-        except AuthenticationError as exc:
-            errors.append(exc)
-
     async with client(max_concurrency=1) as sms:
         async with anyio.create_task_group() as tg:
             for i in range(20):
-                tg.start_soon(look, i)
+                tg.start_soon(look_up_keeping, sms, i, AuthenticationError, errors)
             await gate.arrived.wait()
             await anyio.wait_all_tasks_blocked()
             gate.open.set()
@@ -290,20 +294,13 @@ async def test_closing_the_client_ends_every_waiting_lookup(router: respx.MockRo
     gate = Gate()
     router.post(f"{SMS_BASE}/multi-status").mock(side_effect=gate)
     errors: list[BaseException] = []
-
-    async def look(i: int) -> None:
-        try:
-            await sms.status(f"+336000000{i:02d}", 1)
-        except ClientClosedError as exc:
-            errors.append(exc)
-
     sms = client(max_concurrency=1)
     async with anyio.create_task_group() as tg:
         for i in range(10):
-            tg.start_soon(look, i)
+            tg.start_soon(look_up_keeping, sms, i, ClientClosedError, errors)
         await gate.arrived.wait()  # one request in flight, the rest queued
         for i in range(10, 20):
-            tg.start_soon(look, i)
+            tg.start_soon(look_up_keeping, sms, i, ClientClosedError, errors)
         await anyio.wait_all_tasks_blocked()
         await sms.aclose()
     assert len(errors) == 20

@@ -27,7 +27,7 @@ from partner_async import (
     UnresolvedReason,
 )
 
-from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, default_entry, phones
+from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, answered, default_entry, phones
 from ._hostile import HostileServer
 
 pytestmark = pytest.mark.anyio
@@ -121,17 +121,8 @@ async def test_a_deep_xml_bulk_answer_is_a_response_format_error(
 # -- matching: bounded work, no cross-country attribution, conflicts ----------------------
 
 
-def _entry(phone: str, message_id: int, status: str = "Delivered") -> StatusResult:
-    return StatusResult(
-        phone_number=phone,
-        message_id=message_id,
-        success=True,
-        code=200,
-        status_text=status,
-        timestamp=None,
-        stop_sms=False,
-        is_spam=False,
-    )
+def _entry(phone: str, message_id: int) -> StatusResult:
+    return answered(phone, message_id, timestamp=None, stop_sms=False, is_spam=False)
 
 
 def test_matching_300000_bogus_entries_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@ documented variant, the vendor's codes, input checks and cost-resume's 5 request
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -155,13 +156,6 @@ async def test_message_status_vendor_codes_raise(
     assert API_KEY not in str(info.value) and API_KEY not in repr(info.value)
 
 
-async def test_message_status_error_sample(router: respx.MockRouter) -> None:
-    router.get(f"{SMS_BASE}/message-status").respond(text=fixture_text("error.fr.json"))
-    async with sms() as c:
-        with pytest.raises(AuthenticationError, match="Clé API incorrecte"):
-            await c.message_status("0600000000", 1111)
-
-
 @pytest.mark.parametrize(
     ("phone", "message_id", "match"),
     [
@@ -213,15 +207,6 @@ async def test_bulk_status_by_tag_sample(router: respx.MockRouter) -> None:
     assert report.counts_by_status() == {DeliveryStatus.DELIVERED: 2}
 
 
-async def test_bulk_status_by_tag_verbatim_sample_is_not_json(router: respx.MockRouter) -> None:
-    router.get(f"{SMS_BASE}/bulk-status-by-tag").respond(
-        text=fixture_text("bulk_status_by_tag.verbatim.txt")
-    )
-    async with sms() as c:
-        with pytest.raises(ResponseFormatError, match="not valid JSON"):
-            await c.bulk_status_by_tag("montag")
-
-
 async def test_bulk_status_by_tag_says_when_total_exceeds_what_came(
     router: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -246,15 +231,6 @@ async def test_bulk_status_by_tag_vendor_codes_raise(
     )
     async with sms() as c:
         with pytest.raises(error):
-            await c.bulk_status_by_tag("montag")
-
-
-async def test_bulk_status_by_tag_error_sample(router: respx.MockRouter) -> None:
-    router.get(f"{SMS_BASE}/bulk-status-by-tag").respond(
-        text=fixture_text("error.incorrect_key.json")
-    )
-    async with sms() as c:
-        with pytest.raises(AuthenticationError, match="Incorrect API Key"):
             await c.bulk_status_by_tag("montag")
 
 
@@ -286,15 +262,6 @@ async def test_cost_statistics_sample(router: respx.MockRouter) -> None:
     assert stats.total_cost == Decimal("116.848") and stats.total_messages == 2619
     # The period's start is midnight in Paris.
     assert stats.rows[0].date == utc(2021, 9, 30, 22, 0, 0)
-
-
-async def test_cost_statistics_verbatim_sample_is_not_json(router: respx.MockRouter) -> None:
-    router.get(f"{SMS_BASE}/statistics/cost-resume").respond(
-        text=fixture_text("cost_resume.verbatim.txt")
-    )
-    async with sms() as c:
-        with pytest.raises(ResponseFormatError):
-            await c.cost_statistics()
 
 
 async def test_cost_statistics_custom_interval(router: respx.MockRouter) -> None:
@@ -332,15 +299,6 @@ async def test_cost_statistics_rejects_bad_arguments(
             await c.cost_statistics(*args, **kwargs)
 
 
-async def test_cost_statistics_error_sample(router: respx.MockRouter) -> None:
-    router.get(f"{SMS_BASE}/statistics/cost-resume").respond(
-        text=fixture_text("error.incorrect_key.json")
-    )
-    async with sms() as c:
-        with pytest.raises(AuthenticationError):
-            await c.cost_statistics()
-
-
 async def test_cost_statistics_are_spaced_to_five_per_minute(router: respx.MockRouter) -> None:
     clock = FakeClock()
     started: list[float] = []
@@ -365,6 +323,34 @@ async def test_cost_statistics_are_spaced_to_five_per_minute(router: respx.MockR
     for i in range(len(started)):
         window = [t for t in started if started[i] <= t < started[i] + 60]
         assert len(window) <= 5
+
+
+# -- the vendor's error samples, and its samples that are not JSON -------------------
+
+CALLS: dict[str, Callable[[SMSPartnerClient], Awaitable[object]]] = {
+    "message-status": lambda c: c.message_status("0600000000", 1111),
+    "bulk-status-by-tag": lambda c: c.bulk_status_by_tag("montag"),
+    "statistics/cost-resume": lambda c: c.cost_statistics(),
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "sample", "error", "match"),
+    [
+        ("message-status", "error.fr.json", AuthenticationError, "Clé API incorrecte"),
+        ("bulk-status-by-tag", "error.incorrect_key.json", AuthenticationError, "Incorrect API"),
+        ("bulk-status-by-tag", "bulk_status_by_tag.verbatim.txt", ResponseFormatError, "not valid"),
+        ("statistics/cost-resume", "error.incorrect_key.json", AuthenticationError, "Incorrect"),
+        ("statistics/cost-resume", "cost_resume.verbatim.txt", ResponseFormatError, "not valid"),
+    ],
+)
+async def test_a_sample_answer_raises(
+    router: respx.MockRouter, path: str, sample: str, error: type[Exception], match: str
+) -> None:
+    router.get(f"{SMS_BASE}/{path}").respond(text=fixture_text(sample))
+    async with sms() as c:
+        with pytest.raises(error, match=match):
+            await CALLS[path](c)
 
 
 async def test_no_frame_of_a_raised_error_holds_the_key(router: respx.MockRouter) -> None:

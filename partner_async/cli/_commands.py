@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
 import click
@@ -40,6 +40,8 @@ from ._runtime import (
 __all__ = ["cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+C = TypeVar("C", SMSPartnerClient, MailPartnerClient)
 
 SANDBOX_KEY: Final = "sandbox"
 _CONTEXT: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -246,6 +248,30 @@ def _connection(
     return SANDBOX_KEY, server.mail_base_url if mail else server.sms_base_url
 
 
+def _fetch(client: type[C], connection: dict[str, Any], call: Callable[[C], Awaitable[T]]) -> T:
+    """Run ``call`` on a ``client`` built from the options of :func:`_connection_options`
+    (``connection``): the key from ``--api-key``, ``--api-key-file``, the environment or a
+    prompt; ``--base-url`` or the embedded sandbox; ``--timeout`` and ``--retries``."""
+    mail = client is MailPartnerClient
+    sandbox = connection["sandbox"]
+    api_key = _api_key(
+        connection["api_key"],
+        connection["api_key_file"],
+        "MAILPARTNER_API_KEY" if mail else "SMSPARTNER_API_KEY",
+        sandbox=sandbox,
+    )
+    with _maybe_sandbox(sandbox) as server:
+        key, url = _connection(sandbox, api_key, connection["base_url"], server, mail=mail)
+
+        async def run() -> T:
+            async with client(
+                key, base_url=url, timeout=connection["timeout"], max_retries=connection["retries"]
+            ) as opened:
+                return await call(opened)
+
+        return run_async(run, secrets=(api_key,))
+
+
 @contextlib.contextmanager
 def _maybe_sandbox(enabled: bool, config: Any = None) -> Iterator[Any]:
     if not enabled:
@@ -345,31 +371,12 @@ _JSON_OPTION = click.option(
 @click.argument("message_id")
 @_connection_options("SMSPARTNER_API_KEY")
 @_JSON_OPTION
-def sms_status(
-    message_id: str,
-    api_key: str | None,
-    api_key_file: str | None,
-    base_url: str | None,
-    timeout: float,
-    retries: int,
-    sandbox: bool,
-    as_json: bool,
-) -> None:
+def sms_status(message_id: str, as_json: bool, **connection: Any) -> None:
     """Every recipient of one SMS (MESSAGE_ID) and its delivery status.
 
     A table on a terminal, JSON otherwise (or with --json).
     """
-    api_key = _api_key(api_key, api_key_file, "SMSPARTNER_API_KEY", sandbox=sandbox)
-    with _maybe_sandbox(sandbox) as server:
-        key, url = _connection(sandbox, api_key, base_url, server)
-
-        async def fetch() -> SMSBulkReport:
-            async with SMSPartnerClient(
-                key, base_url=url, timeout=timeout, max_retries=retries
-            ) as client:
-                return await client.bulk_status(message_id)
-
-        report = run_async(fetch, secrets=(api_key,))
+    report = _fetch(SMSPartnerClient, connection, lambda c: c.bulk_status(message_id))
     _show_report("SMS", report, _sms_records(report), as_json)
 
 
@@ -377,31 +384,12 @@ def sms_status(
 @click.argument("message_id")
 @_connection_options("MAILPARTNER_API_KEY")
 @_JSON_OPTION
-def mail_status(
-    message_id: str,
-    api_key: str | None,
-    api_key_file: str | None,
-    base_url: str | None,
-    timeout: float,
-    retries: int,
-    sandbox: bool,
-    as_json: bool,
-) -> None:
+def mail_status(message_id: str, as_json: bool, **connection: Any) -> None:
     """Every recipient of one e-mail (MESSAGE_ID) and its delivery status.
 
     A table on a terminal, JSON otherwise (or with --json).
     """
-    api_key = _api_key(api_key, api_key_file, "MAILPARTNER_API_KEY", sandbox=sandbox)
-    with _maybe_sandbox(sandbox) as server:
-        key, url = _connection(sandbox, api_key, base_url, server, mail=True)
-
-        async def fetch() -> MailBulkReport:
-            async with MailPartnerClient(
-                key, base_url=url, timeout=timeout, max_retries=retries
-            ) as client:
-                return await client.bulk_status(message_id)
-
-        report = run_async(fetch, secrets=(api_key,))
+    report = _fetch(MailPartnerClient, connection, lambda c: c.bulk_status(message_id))
     _show_report("E-mail", report, _mail_records(report), as_json)
 
 

@@ -4,8 +4,7 @@ in the style of ``sms-status`` (a table on a terminal, JSON when piped or with -
 from __future__ import annotations
 
 import datetime
-from collections.abc import Awaitable, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import click
 import orjson
@@ -13,31 +12,10 @@ import orjson
 from partner_async import CostStatistics, MessageStatus, SMSPartnerClient, TagStatusReport
 
 from . import _commands as base
-from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, cli
-from ._runtime import fail, run_async
+from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, _fetch, cli
+from ._runtime import fail
 
 __all__ = ["costs", "message_status", "tag_status"]
-
-T = TypeVar("T")
-
-
-def _fetch(connection: dict[str, Any], call: Callable[[SMSPartnerClient], Awaitable[T]]) -> T:
-    """Run ``call`` on an SMS client built from the shared connection options."""
-    sandbox = connection.get("sandbox", False)
-    api_key = connection.get("api_key")
-    with base._maybe_sandbox(sandbox) as server:
-        key, url = base._connection(sandbox, api_key, connection.get("base_url"), server)
-
-        async def run() -> T:
-            async with SMSPartnerClient(
-                key,
-                base_url=url,
-                timeout=connection.get("timeout", 30.0),
-                max_retries=connection.get("retries", 3),
-            ) as client:
-                return await call(client)
-
-        return run_async(run, secrets=(api_key,))
 
 
 def _json(document: Any) -> None:
@@ -83,7 +61,9 @@ def message_status(phone_number: str, message_id: str, as_json: bool, **connecti
     A table on a terminal, JSON otherwise (or with --json). National numbers are read
     in the FR region.
     """
-    status = _fetch(connection, lambda c: c.message_status(phone_number, message_id))
+    status = _fetch(
+        SMSPartnerClient, connection, lambda c: c.message_status(phone_number, message_id)
+    )
     record = _message_record(status)
     if as_json or not base._stdout_is_terminal():
         _json(record)
@@ -103,7 +83,9 @@ def tag_status(tag: str, as_json: bool, **connection: Any) -> None:
     without a documented way to ask for the next page: "complete" says whether every
     recipient came.
     """
-    report: TagStatusReport = _fetch(connection, lambda c: c.bulk_status_by_tag(tag))
+    report: TagStatusReport = _fetch(
+        SMSPartnerClient, connection, lambda c: c.bulk_status_by_tag(tag)
+    )
     counts = {s.value: n for s, n in report.counts_by_status().most_common()}
     records = base.sms_records(report.recipients)
     if as_json or not base._stdout_is_terminal():
@@ -162,6 +144,7 @@ def costs(
     if interval != "custom" and (start is not None or end is not None):
         fail(f"--from and --to are for --interval custom, not {interval}")
     statistics: CostStatistics = _fetch(
+        SMSPartnerClient,
         connection,
         lambda c: c.cost_statistics(interval, start=start, end=end),  # type: ignore[arg-type]
     )

@@ -21,6 +21,7 @@ from partner_async import (
     Unresolved,
     UnresolvedReason,
 )
+from partner_async._models import replaces
 
 from ._commands import (
     _CONTEXT,
@@ -340,11 +341,6 @@ def _not_final(outcome: StatusResult | Unresolved) -> bool:
     return outcome.reason.is_transient
 
 
-def _better(known: StatusResult | Unresolved | None, new: StatusResult | Unresolved) -> bool:
-    """Whether ``new`` replaces ``known``: a status is never replaced by a failure."""
-    return known is None or not (type(new) is Unresolved and type(known) is StatusResult)
-
-
 @attrs.define
 class _StatusJob:
     """One ``status`` run: the SDK calls, the writing, and what to save on Ctrl-C."""
@@ -427,7 +423,7 @@ class _StatusJob:
 
     def _keep(self, outcome: StatusResult | Unresolved) -> None:
         key = _key(outcome)
-        if _better(self.latest.get(key), outcome):
+        if replaces(outcome, self.latest.get(key)):
             self.latest[key] = outcome
 
     def save_partial(self) -> None:
@@ -445,7 +441,7 @@ class _StatusJob:
 
     def _latest(self, outcome: StatusResult | Unresolved) -> StatusResult | Unresolved:
         later = self.latest.get(_key(outcome))
-        return later if later is not None and _better(outcome, later) else outcome
+        return later if later is not None and replaces(later, outcome) else outcome
 
 
 class _RowOutcomes:

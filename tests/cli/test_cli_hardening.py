@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 
 from partner_async.sandbox import SandboxApp
 
@@ -32,19 +33,26 @@ def _interrupt_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
     monkeypatch.setattr(_status._Counting, "__call__", counting)
 
 
+def _interrupted_status(
+    tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, seed: int, *options: str
+) -> tuple[Result, list[tuple[str, int]], Path]:
+    """``status`` of 2,000 queries into ``out.csv``, one request of 100 at a time, with
+    Ctrl-C after 3 batches: the result, the queries and the output path."""
+    _interrupt_after(monkeypatch, 3)
+    queries = make_queries(2000, seed=seed)
+    source = write_csv(tmp_path / "in.csv", queries)
+    out = tmp_path / "out.csv"
+    result = invoke(
+        "status", str(source), *options, "-o", str(out), "--batch-size", "100",
+        "--concurrency", "1",
+    )  # fmt: skip
+    return result, queries, out
+
+
 def test_ctrl_c_in_the_first_pass_of_wait_writes_what_was_answered(
     tmp_path: Path, invoke: Invoke, sandbox_app: SandboxApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _interrupt_after(monkeypatch, 3)
-    queries = make_queries(2000, seed=8)
-    source = write_csv(tmp_path / "in.csv", queries)
-    out = tmp_path / "out.csv"
-
-    result = invoke(
-        "status", str(source), "--wait", "-o", str(out), "--batch-size", "100",
-        "--concurrency", "1",
-    )  # fmt: skip
-
+    result, queries, out = _interrupted_status(tmp_path, invoke, monkeypatch, 8, "--wait")
     assert result.exit_code == 130, result.output
     assert "Traceback" not in result.stderr
     rows = read_csv(out.read_text(encoding="utf-8"))
@@ -119,15 +127,7 @@ def test_the_output_is_renamed_into_place_at_the_end(
 def test_ctrl_c_while_streaming_to_a_file_renames_what_was_written(
     tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _interrupt_after(monkeypatch, 3)
-    queries = make_queries(2000, seed=9)
-    source = write_csv(tmp_path / "in.csv", queries)
-    out = tmp_path / "out.csv"
-
-    result = invoke(
-        "status", str(source), "-o", str(out), "--batch-size", "100", "--concurrency", "1"
-    )
-
+    result, queries, out = _interrupted_status(tmp_path, invoke, monkeypatch, 9)
     assert result.exit_code == 130
     rows = read_csv(out.read_text(encoding="utf-8"))
     assert 100 <= len(rows) < 2000
@@ -198,6 +198,31 @@ def test_the_key_from_a_file(tmp_path: Path, invoke: Invoke, sandbox_server: Any
     missing = invoke("sms-status", "1", *base, "--api-key-file", str(tmp_path / "no"),
                      connect=False)  # fmt: skip
     assert missing.exit_code == 1 and "cannot read the API key file" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sms-status", "1"],
+        ["mail-status", "1"],
+        ["message-status", "+33612345678", "1"],
+        ["tag-status", "campaign"],
+        ["costs"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_every_single_request_command_reads_the_key_file(
+    tmp_path: Path, invoke: Invoke, sandbox_server: Any, command: list[str]
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(f"{KEY}\n", encoding="utf-8")
+    mail = command[0] == "mail-status"
+    url = sandbox_server.mail_base_url if mail else sandbox_server.sms_base_url
+    result = invoke(
+        *command, "--json", "--base-url", url, "--api-key-file", str(key_file), connect=False
+    )
+    assert "no API key" not in result.stderr
+    assert result.exit_code == 0, result.output
 
 
 def test_a_hidden_prompt_on_a_terminal_when_no_key_is_given(

@@ -26,15 +26,9 @@ from partner_async.cli._io import (
     outcome_record,
 )
 from partner_async.cli._progress import LogReporter, Reporter, RichReporter, Rounds, reporter
+from tests._fakes import answered
 
-ANSWERED = StatusResult(
-    phone_number="+33612345678",
-    message_id=1226613,
-    success=True,
-    code=200,
-    status_text="Delivered",
-    timestamp=1_500_000_000,
-)
+ANSWERED = answered(timestamp=1_500_000_000)
 UNRESOLVED = Unresolved(
     StatusQuery("+33 6", "x"), UnresolvedReason.INVALID_QUERY, "invalid phone number '+33 6'"
 )

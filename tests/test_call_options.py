@@ -1,0 +1,99 @@
+"""Per-call ``timeout=`` and ``max_retries=`` on the GET endpoints: they override the
+client's defaults (and those of a ``with_options`` client) for that call only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from partner_async import (
+    MailPartnerClient,
+    RequestTimeoutError,
+    RetryPolicy,
+    ServerError,
+    SMSPartnerClient,
+)
+
+from ._fakes import API_KEY, MAIL_BASE, SMS_BASE
+
+pytestmark = pytest.mark.anyio
+
+Client = SMSPartnerClient | MailPartnerClient
+#: One GET endpoint: its base URL and path, the client class, and the call (options added).
+Endpoint = tuple[str, str, type[Client], Callable[..., Awaitable[object]]]
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "sms bulk_status": (
+        SMS_BASE,
+        "bulk-status",
+        SMSPartnerClient,
+        lambda c, **o: c.bulk_status(1226613, **o),
+    ),
+    "mail bulk_status": (
+        MAIL_BASE,
+        "bulk-status",
+        MailPartnerClient,
+        lambda c, **o: c.bulk_status("300", **o),
+    ),
+    "message_status": (
+        SMS_BASE,
+        "message-status",
+        SMSPartnerClient,
+        lambda c, **o: c.message_status("0612345678", 1226613, **o),
+    ),
+    "bulk_status_by_tag": (
+        SMS_BASE,
+        "bulk-status-by-tag",
+        SMSPartnerClient,
+        lambda c, **o: c.bulk_status_by_tag("campaign", **o),
+    ),
+    "cost_statistics": (
+        SMS_BASE,
+        "statistics/cost-resume",
+        SMSPartnerClient,
+        lambda c, **o: c.cost_statistics("last_month", **o),
+    ),
+}
+
+endpoints = pytest.mark.parametrize("endpoint", list(ENDPOINTS.values()), ids=list(ENDPOINTS))
+
+
+async def never_answer(request: httpx.Request) -> httpx.Response:
+    await anyio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+@endpoints
+@pytest.mark.parametrize(("max_retries", "attempts"), [(None, 4), (1, 2), (0, 1)])
+async def test_a_calls_max_retries_overrides_the_clients(
+    router: respx.MockRouter, endpoint: Endpoint, max_retries: int | None, attempts: int
+) -> None:
+    base, path, cls, call = endpoint
+    route = router.get(f"{base}/{path}").respond(503)
+    policy = RetryPolicy(max_retries=3, backoff_base=0)
+    async with cls(API_KEY, base_url=base, retry=policy) as client:
+        with pytest.raises(ServerError):
+            await call(client, max_retries=max_retries)
+        assert route.call_count == attempts
+        assert client.retry is policy  # the call's option did not stick to the client
+
+
+@endpoints
+@pytest.mark.parametrize("given_by", ["the call", "with_options"])
+async def test_a_calls_timeout_overrides_the_clients(
+    router: respx.MockRouter, endpoint: Endpoint, given_by: str
+) -> None:
+    """A call's ``timeout=`` applies; without one, a ``with_options`` client's does."""
+    base, path, cls, call = endpoint
+    router.get(f"{base}/{path}").mock(side_effect=never_answer)
+    async with cls(API_KEY, base_url=base, timeout=60.0, max_retries=0) as client:
+        with anyio.fail_after(10), pytest.raises(RequestTimeoutError, match=r"0\.02 s"):
+            if given_by == "the call":
+                await call(client, timeout=0.02)
+            else:
+                await call(client.with_options(timeout=0.02))
+        assert client.timeout == 60.0
