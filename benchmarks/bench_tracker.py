@@ -86,10 +86,11 @@ NOTE_WORKERS = (
 NOTE_LIMIT = (
     "One worker (16 requests/s unlimited) stays under the limit of 20 requests/s and runs as "
     "above (22.3 s). 2 and 4 workers hit it and take the same time (20.2 and 20.5 s: about 1,480 "
-    "queries/s, 1,780 items/s, 89% of the limit; the rest is lost to the client's backoff with "
-    "jitter after a 429): past the limit, more workers add 429s (27, then 62 per run) and no "
-    "throughput. Items asked stay identical (35,978): the 429s are retried, no query is lost or "
-    "asked twice. One 4-worker run took 30.9 s (not investigated; the machine is shared)."
+    "queries/s, 1,780 items/s, 89% of the limit; the rest most likely lost to the client's "
+    "backoff, with jitter, after each 429): past the limit, more workers add 429s (27, then 62 "
+    "per run) and no throughput. Items asked stay identical (35,978): the 429s are retried, no "
+    "query is lost or asked twice. One 4-worker run took 30.9 s (not investigated; the machine is"
+    " shared)."
 )
 
 
