@@ -1,13 +1,16 @@
 """Progress display: a rich bar on a terminal, log lines otherwise, nothing with --quiet.
 
 The SDK calls the ``progress`` callback (a plain sync callable) after each batch with a
-``Progress`` snapshot; a :class:`Reporter` is such a callable.
+``Progress`` snapshot; a :class:`Reporter` is such a callable. What a line or bar shows
+after the count and rate is the reporter's ``detail`` (default: requests, retries,
+unresolved), so other commands (``track run``) reuse the reporters with their own counters.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Protocol
 
 import click
@@ -24,6 +27,7 @@ from rich.progress import (
 from rich.text import Text
 
 __all__ = [
+    "Detail",
     "LogReporter",
     "NullReporter",
     "ProgressLike",
@@ -49,11 +53,27 @@ class ProgressLike(Protocol):
     def unresolved(self) -> int: ...
 
 
+#: What follows the count and rate: text made from a snapshot.
+Detail = Callable[[ProgressLike], str]
+
+
+def _counters(progress: ProgressLike) -> str:
+    return (
+        f"{progress.requests:,} requests, {progress.retries:,} retries, "
+        f"{progress.unresolved:,} unresolved"
+    )
+
+
+def _retries(progress: ProgressLike) -> str:
+    return f"{progress.retries:,} retries"
+
+
 class Reporter:
     """Base reporter: shows nothing. Subclasses display each snapshot."""
 
-    def start(self, description: str, total: int | None = None) -> None:
-        """Begin a phase (``"checking"``, ``"waiting"``) of ``total`` items (None: unknown)."""
+    def start(self, description: str, total: int | None = None, done: int = 0) -> None:
+        """Begin a phase (``"checking"``, ``"waiting"``) of ``total`` items (None: unknown),
+        ``done`` of them already (not counted in the rate)."""
 
     def __call__(self, progress: ProgressLike) -> None:
         """Show one snapshot (called by the SDK after each batch)."""
@@ -82,11 +102,16 @@ class LogReporter(Reporter):
     """Plain lines on stderr, at most one every ``interval`` seconds, and one per phase end.
 
     ``partner-async: checking 120,000/200,000 (60.0%) 45,210/s, 400 requests, 3 retries``
+    (after the rate: ``detail`` of the snapshot).
     """
 
-    def __init__(self, stream: IO[str] | None = None, interval: float = 5.0) -> None:
+    def __init__(
+        self, stream: IO[str] | None = None, interval: float = 5.0, detail: Detail | None = None
+    ) -> None:
         self._stream = stream
         self._interval = interval
+        self._detail = detail or _counters
+        self._base = 0
         self._description = ""
         self._total: int | None = None
         self._started = 0.0
@@ -94,10 +119,11 @@ class LogReporter(Reporter):
         self._last: ProgressLike | None = None
         self._lines = 0
 
-    def start(self, description: str, total: int | None = None) -> None:
+    def start(self, description: str, total: int | None = None, done: int = 0) -> None:
         """Begin a phase; its first line comes after ``interval`` seconds."""
         self._description = description
         self._total = total
+        self._base = done
         self._started = time.monotonic()
         self._next = self._started + self._interval
         self._last = None
@@ -117,11 +143,10 @@ class LogReporter(Reporter):
         done = progress.done
         share = f" ({100 * done / total:.1f}%)" if total else ""
         of = f"/{total:,}" if total is not None else ""
-        rate = _rate(done, now - self._started)
+        rate = _rate(done - self._base, now - self._started)
         click.echo(
             f"partner-async: {self._description} {done:,}{of}{share} {rate:,.0f}/s, "
-            f"{progress.requests:,} requests, {progress.retries:,} retries, "
-            f"{progress.unresolved:,} unresolved",
+            f"{self._detail(progress)}",
             file=self._stream or sys.stderr,
         )
 
@@ -152,9 +177,13 @@ class _RateColumn(ProgressColumn):
 
 
 class RichReporter(Reporter):
-    """A rich progress bar on stderr: items done, rate, ETA, retries."""
+    """A rich progress bar on stderr: items done, rate, ETA, then ``detail`` (default:
+    retries). ``fill``: :meth:`finish` fills the bar to what was done (the total was an
+    estimate); without it the bar stays where the last snapshot left it."""
 
-    def __init__(self) -> None:
+    def __init__(self, detail: Detail | None = None, fill: bool = True) -> None:
+        self._detail = detail or _retries
+        self._fill = fill
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=20),
@@ -162,7 +191,7 @@ class RichReporter(Reporter):
             _RateColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[retries]:,} retries"),
+            TextColumn("{task.fields[detail]}"),
             console=Console(stderr=True),
             transient=False,
             redirect_stdout=False,
@@ -173,14 +202,21 @@ class RichReporter(Reporter):
         self._last: ProgressLike | None = None
         self._running = False
 
-    def start(self, description: str, total: int | None = None) -> None:
+    def start(self, description: str, total: int | None = None, done: int = 0) -> None:
         """Add a bar for a phase (``total`` None: the bar pulses until the SDK knows)."""
         if not self._running:
             self._progress.start()
             self._running = True
         self._total = total
         self._last = None
-        self._task = self._progress.add_task(description, total=total, requests=0, retries=0)
+        self._task = self._progress.add_task(
+            description,
+            total=total,
+            completed=done,
+            requests=0,
+            retries=0,
+            detail="0 retries" if self._detail is _retries else "",
+        )
 
     def __call__(self, progress: ProgressLike) -> None:
         """Move the bar to this snapshot."""
@@ -194,11 +230,12 @@ class RichReporter(Reporter):
             total=total,
             requests=progress.requests,
             retries=progress.retries,
+            detail=self._detail(progress),
         )
 
     def finish(self) -> None:
         """Fill the bar to what was done (the input's length was only an estimate)."""
-        if self._task is not None and self._last is not None:
+        if self._fill and self._task is not None and self._last is not None:
             self._progress.update(self._task, total=self._last.done, completed=self._last.done)
         if self._task is not None:
             self._progress.stop_task(self._task)
@@ -249,12 +286,20 @@ class Rounds:
         self._reporter.finish()
 
 
-def reporter(quiet: bool, stream: IO[str] | None = None) -> Reporter:
+def reporter(
+    quiet: bool,
+    stream: IO[str] | None = None,
+    *,
+    detail: Detail | None = None,
+    interval: float = 5.0,
+    fill: bool = True,
+) -> Reporter:
     """The reporter for this run: none with ``quiet``, a bar when stderr is a terminal,
-    else log lines."""
+    else log lines (one every ``interval`` seconds); ``detail`` and ``fill`` as
+    :class:`LogReporter` and :class:`RichReporter` take them."""
     if quiet:
         return NullReporter()
     err = stream or sys.stderr
     if err.isatty():
-        return RichReporter()
-    return LogReporter(err)
+        return RichReporter(detail, fill=fill)
+    return LogReporter(err, interval, detail)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
+import attrs
 import click
 import orjson
 
@@ -14,6 +16,7 @@ from partner_async import SMSPartnerClient, StatusResult, StatusTracker, Tracker
 from . import _commands as base
 from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, cli
 from ._io import open_input, open_output, read_in_thread
+from ._progress import ProgressLike, Reporter, reporter
 from ._runtime import run_async
 
 __all__ = ["track"]
@@ -27,6 +30,14 @@ _STORE = click.option(
 )
 #: Normalising queries needs a client, not a key: add, status and export ask nothing.
 _OFFLINE_KEY = "offline"
+#: Seconds between two log lines of ``track run`` when stderr is not a terminal.
+_LOG_INTERVAL = 5.0
+#: Seconds between two snapshots handed to the bar or log (not one per update).
+_SHOW = 0.1
+#: Seconds between two re-reads of the store's counts while ``track run`` runs: between
+#: them the display counts from the updates; the re-read adds what other workers did and
+#: corrects an update delivered again after a crash.
+_RESYNC = 30.0
 
 
 @cli.group("track", context_settings=_CONTEXT)
@@ -73,6 +84,46 @@ def _update_record(update: TrackerUpdate) -> dict[str, Any]:
     return record
 
 
+def _not_counted(counts: dict[str, int]) -> int:
+    return counts.get("pending", 0) + counts.get("undelivered", 0)
+
+
+@attrs.define
+class _RunProgress:
+    """What ``track run`` displays (a :class:`~._progress.ProgressLike` snapshot): queries
+    final (``done``) of ``total``, ``pending``, updates ``delivered``, the highest
+    ``round`` an update came from."""
+
+    done: int = 0
+    total: int | None = None
+    pending: int = 0
+    delivered: int = 0
+    round: int = 0
+    requests: int = 0
+    retries: int = 0
+    unresolved: int = 0
+
+    def recount(self, counts: dict[str, int]) -> None:
+        """Take the store's counts (a ``tracker.counts()``)."""
+        self.total = sum(counts.values()) - _not_counted(counts)
+        self.pending = counts.get("pending", 0)
+        self.done = self.total - self.pending
+
+    def add(self, update: TrackerUpdate) -> None:
+        """Count one update (a query turning final moves from pending to done: a final
+        query is not asked again, so it has one final update, unless delivered again)."""
+        self.delivered += 1
+        self.round = max(self.round, update.round)
+        if update.is_final:
+            self.pending = max(self.pending - 1, 0)
+            self.done = min(self.done + 1, self.total or 0)
+
+
+def _run_detail(progress: ProgressLike) -> str:
+    assert isinstance(progress, _RunProgress)
+    return f"{progress.pending:,} pending, {progress.delivered:,} updates, round {progress.round}"
+
+
 @track.command("run", context_settings=_CONTEXT)
 @_STORE
 @click.option("-o", "--output", metavar="FILE", default=None,
@@ -85,6 +136,7 @@ def _update_record(update: TrackerUpdate) -> dict[str, Any]:
               help="Stop after this many seconds (the store stays consistent).")  # fmt: skip
 @click.option("--worker", metavar="NAME", default=None,
               help="This worker's name (a restart under it resumes at once).")  # fmt: skip
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, log lines or summary.")
 @_connection_options("SMSPARTNER_API_KEY")
 def run_command(
     store: str,
@@ -93,10 +145,13 @@ def run_command(
     poll_interval: float,
     deadline: float | None,
     worker: str | None,
+    quiet: bool,
     **connection: Any,
 ) -> None:
     """Poll the store's due queries and write each change (at-least-once, with a stable id).
 
+    Progress on stderr: a bar on a terminal (queries final / total, pending, updates
+    delivered, the current round), else a log line every 5 seconds; none with --quiet.
     Ctrl-C (SIGINT) stops at once and leaves the store consistent: changes not yet
     written out are delivered again by the next run. Several `track run` processes may
     share one redis:// store.
@@ -106,10 +161,9 @@ def run_command(
     with base._maybe_sandbox(sandbox) as server:
         key, url = base._connection(sandbox, api_key, connection.get("base_url"), server)
 
-        async def run() -> int:
+        async def run(display: Reporter) -> _RunProgress:
             out = sys.stdout if output in (None, "-") else open(output, "a")  # noqa: SIM115, ASYNC230
-            progress = sys.stderr.isatty()
-            count = 0
+            progress = _RunProgress()
             try:
                 async with (
                     SMSPartnerClient(key, base_url=url, timeout=connection.get("timeout", 30.0),
@@ -117,24 +171,35 @@ def run_command(
                     StatusTracker(client, store=store, poll_interval=poll_interval,
                                   worker=worker) as tracker,
                 ):  # fmt: skip
+                    progress.recount(await tracker.counts())
+                    display.start("tracking", progress.total, progress.done)
+                    display(progress)
+                    show, resync = time.monotonic() + _SHOW, time.monotonic() + _RESYNC
                     async for update in tracker.run(until_final=until_final, deadline=deadline):
                         if output is not None:
                             out.write(orjson.dumps(_update_record(update)).decode() + "\n")
-                        count += 1
-                        if progress and count % 1000 == 0:
-                            counts = await tracker.counts()
-                            click.echo(f"\r{count} updates, {counts['pending']} pending ",
-                                       err=True, nl=False)  # fmt: skip
-                        if output is not None:
                             out.flush()  # written out before the update is marked delivered
-                    counts = await tracker.counts()
+                        progress.add(update)
+                        now = time.monotonic()
+                        if now >= resync:
+                            progress.recount(await tracker.counts())
+                            resync = now + _RESYNC
+                        if now >= show:
+                            display(progress)
+                            show = now + _SHOW
+                    progress.recount(await tracker.counts())
+                    display(progress)
+                    display.finish()
             finally:
                 if out is not sys.stdout:
                     out.close()
-            click.echo(f"\r{count} updates; {counts['pending']} pending in {store}", err=True)
-            return count
+            return progress
 
-        run_async(run, secrets=(api_key,))
+        with reporter(quiet, detail=_run_detail, interval=_LOG_INTERVAL, fill=False) as display:
+            done = run_async(lambda: run(display), secrets=(api_key,))
+        if not quiet:
+            click.echo(f"{done.delivered:,} updates; {done.done:,}/{done.total or 0:,} final, "
+                       f"{done.pending:,} pending in {store}", err=True)  # fmt: skip
 
 
 @track.command("status", context_settings=_CONTEXT)

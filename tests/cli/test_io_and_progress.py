@@ -165,7 +165,7 @@ def test_rounds_split_phases() -> None:
     seen: list[tuple[str, int]] = []
 
     class Recorder(Reporter):
-        def start(self, description: str, total: int | None = None) -> None:
+        def start(self, description: str, total: int | None = None, done: int = 0) -> None:
             seen.append((description, -1))
 
         def __call__(self, progress: object) -> None:

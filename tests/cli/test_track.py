@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
+import re
+import sys
 from pathlib import Path
 
 import orjson
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 
-from partner_async.cli import cli
+from partner_async.cli import _track, cli
+from partner_async.cli._progress import reporter
 from partner_async.sandbox import SandboxConfig, SandboxServer, ground_truth
 
 
@@ -98,8 +103,9 @@ def test_track_run_interrupted_by_sigint_leaves_the_store_consistent(tmp_path: P
     assert first.stdout is not None
     seen = [first.stdout.readline() for _ in range(100)]
     first.send_signal(signal.SIGINT)
-    out, _ = first.communicate(timeout=60)
+    out, err = first.communicate(timeout=60)
     assert first.returncode == 130
+    assert "Traceback" not in err
     second = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120,
                             check=False)  # fmt: skip
     assert second.returncode == 0, second.stderr
@@ -118,3 +124,79 @@ def test_track_run_interrupted_by_sigint_leaves_the_store_consistent(tmp_path: P
     status = subprocess.run([*command, "status", "--store", store, "--json"], env=env,
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert orjson.loads(status.stdout)["pending"] == 0
+
+
+def _track_run(tmp_path: Path, *extra: str) -> tuple[Result, Path]:
+    """Add 20 queries to a fresh SQLite store, run them to final against the sandbox
+    (Waiting once, then final); returns the run's result and its updates file."""
+    source = tmp_path / "q.csv"
+    rows = [(f"+3361236{i:04d}", 3000 + i) for i in range(20)]
+    source.write_text("phone_number,message_id\n" + "".join(f"{p},{m}\n" for p, m in rows))
+    store = f"sqlite:///{tmp_path / 't.db'}"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["track", "add", str(source), "--store", store]).exit_code == 0
+    updates = tmp_path / "updates.jsonl"
+    config = SandboxConfig(seed=2, waiting_polls=1, api_keys=("k-track",))
+    with SandboxServer(config) as server:
+        args = ["track", "run", "--store", store, "-o", str(updates), "--poll-interval", "0"]
+        args += ["--api-key", "k-track", "--base-url", server.sms_base_url, *extra]
+        result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return result, updates
+
+
+def test_track_run_writes_log_lines_when_stderr_is_not_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_track, "_LOG_INTERVAL", 0.0)  # a line for every snapshot
+    monkeypatch.setattr(_track, "_SHOW", 0.0)  # a snapshot for every update
+    result, updates = _track_run(tmp_path)
+    delivered = len(updates.read_text().splitlines())
+    lines = result.stderr.splitlines()
+    line = re.compile(
+        r"partner-async: tracking (\d+)/20 \(\d+\.\d%\) [\d,]+/s, "
+        r"(\d+) pending, (\d+) updates, round (\d)"
+    )
+    logged = [line.fullmatch(text) for text in lines[:-1]]
+    assert all(logged), lines
+    first, last = logged[0], logged[-1]
+    assert first is not None and last is not None
+    assert first.groups() == ("0", "20", "0", "0")  # at start: nothing final, no update yet
+    assert last.groups() == ("20", "0", str(delivered), "2")  # all final after 2 polls
+    # the counts move with the updates: final + pending = 20 on every line
+    assert all(int(m[1]) + int(m[2]) == 20 for m in logged if m)
+    assert (
+        lines[-1] == f"{delivered} updates; 20/20 final, 0 pending in sqlite:///{tmp_path / 't.db'}"
+    )
+    assert "k-track" not in result.output
+
+
+def test_track_run_quiet_writes_nothing_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_track, "_LOG_INTERVAL", 0.0)
+    monkeypatch.setattr(_track, "_SHOW", 0.0)
+    result, updates = _track_run(tmp_path, "--quiet")
+    assert result.stderr == "" and result.stdout == ""
+    assert {orjson.loads(u)["phone_number"] for u in updates.read_text().splitlines()} == {
+        f"+3361236{i:04d}" for i in range(20)
+    }
+
+
+def test_track_run_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Tty()
+    monkeypatch.setattr(sys, "stderr", screen)  # rich's Console(stderr=True) writes here
+    progress = _track._RunProgress()
+    progress.recount({"Delivered": 3, "Waiting": 5, "new": 2, "pending": 7, "undelivered": 1})
+    with reporter(False, detail=_track._run_detail, fill=False) as bar:
+        bar.start("tracking", progress.total, progress.done)
+        progress.delivered, progress.round = 4, 2
+        bar(progress)
+        bar.finish()
+    shown = screen.getvalue()
+    assert "tracking" in shown and "3/10" in shown
+    assert "7 pending, 4 updates, round 2" in shown
