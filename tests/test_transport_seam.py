@@ -131,6 +131,31 @@ async def test_the_transport_raises_httpx_errors_caused_by_aiohttp_errors() -> N
     assert isinstance(late.value.__cause__, aiohttp.SocketTimeoutError)
 
 
+def cut_short(request: bytes) -> bytes:
+    """An answer announcing 100 bytes of body and sending 5."""
+    return b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nhello"
+
+
+def long_body(request: bytes) -> bytes:
+    body = b"x" * 300_000
+    return b"HTTP/1.1 200 OK\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+@asyncio_only
+async def test_a_body_cut_short_is_an_httpx_error_and_an_unread_body_is_closed() -> None:
+    import aiohttp
+
+    async with httpx.AsyncClient(transport=AiohttpTransport()) as http:
+        async with raw_server(cut_short) as (url, _):
+            with pytest.raises(httpx.ReadError) as cut:
+                await http.get(url)
+            assert isinstance(cut.value.__cause__, aiohttp.ClientPayloadError)
+        async with raw_server(long_body) as (url, _):
+            async with http.stream("GET", url) as response:
+                assert response.status_code == 200  # left unread, closed without a warning
+            assert (await http.get(url)).content == b"x" * 300_000
+
+
 @asyncio_only
 async def test_the_fast_method_maps_timeouts_and_errors_like_httpx_requests() -> None:
     transport = AiohttpTransport()
