@@ -13,7 +13,8 @@ Paths:
 - ``aiohttp``: one ``aiohttp.ClientSession``, ``session.post(...)`` then ``read()`` (the floor).
 - ``sdk@REF``: the SDK's ``Transport.request`` as it is in git revision REF (extracted with
   ``git archive`` into a temporary directory, imported as ``partner_async_REF``), e.g.
-  ``sdk@main``; ``sdk`` is this tree.
+  ``sdk@main``; ``sdk`` is this tree. A revision from before the SDK's own transport
+  (main before issue 14 section 3) imports httpx-aiohttp: ``pip install httpx-aiohttp``.
 - ``handle``: this tree's aiohttp transport through ``handle_async_request`` (an
   ``httpx.Request`` in, an ``httpx.Response`` read out), as any httpx client would use it.
 - ``send``: ``httpx.AsyncClient(transport=<that transport>).send``, the whole httpx client.
@@ -210,15 +211,16 @@ def run(
 ) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp), env.get("PYTHONPATH")]))
-    out = subprocess.run(
+    done = subprocess.run(
         [PY, __file__, "--worker", url, str(items), str(args.rounds), str(args.block), *paths],
         env=env,
         cwd=ROOT,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the worker failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
