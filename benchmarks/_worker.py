@@ -350,12 +350,12 @@ def main() -> None:
             warm()
 
     # Every client imports its libraries before the baseline and timing. The SDK imports
-    # its asyncio pool (httpx_aiohttp + aiohttp) when its first client opens, and anyio
+    # its asyncio pool (aiohttp) when its first client opens, and anyio
     # its asyncio backend on first use, not with the package (trio users never need
     # them): those imports are done here, as aiohttp_orjson's is.
     if args.client in ("partner_async", "partner_async_nodedupe", "stream", "keep", "bulk"):
+        import aiohttp
         import anyio._backends._asyncio  # noqa: F401
-        import httpx_aiohttp  # noqa: F401
 
         import partner_async  # noqa: F401
     elif args.client == "vendor":

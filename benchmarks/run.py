@@ -96,7 +96,7 @@ def machine() -> dict[str, str]:
                 break
     versions = sh(
         f"{shlex.quote(PY)} -c \"import importlib.metadata as m; print(', '.join("
-        "f'{p} {m.version(p)}' for p in ('httpx', 'httpx-aiohttp', 'aiohttp', 'orjson', "
+        "f'{p} {m.version(p)}' for p in ('httpx', 'aiohttp', 'orjson', "
         "'anyio', 'cattrs', 'attrs', 'requests', 'uvicorn')))\""
     )
     dirty = sh(f"git -C {shlex.quote(str(ROOT))} status --porcelain -- partner_async")
@@ -708,7 +708,6 @@ STAGE_ORDER = (
     "runner (slots, retries, classify)",
     "SDK transport wrapper (_transport)",
     "transport: httpx client",
-    "transport: httpx_aiohttp adapter",
     "transport: aiohttp (+ yarl, multidict)",
     "asyncio event loop, sockets",
     "JSON decoding (orjson.loads)",
@@ -759,8 +758,6 @@ def frame_stage(file: str, func: str) -> str | None:
         return "decoding into StatusResult (_wire, msgspec)"
     if "/anyio/" in file or "/sniffio/" in file:
         return "anyio overhead (task group, streams, limiter)"
-    if "/httpx_aiohttp/" in file:
-        return "transport: httpx_aiohttp adapter"
     if "/httpx/" in file or "/httpcore/" in file:
         return "transport: httpx client"
     if any(

@@ -1,10 +1,14 @@
 """Everything that touches the HTTP library lives here, so that changing it is one module.
 
 The SDK speaks httpx. Under asyncio its own pool is aiohttp's (a fraction of httpcore's
-CPU per request at high concurrency, see benchmarks/RESULTS.md), wrapped for httpx by
-``httpx_aiohttp``; requests that httpx would route to that pool go to aiohttp directly.
-Under trio it uses httpx's own pool. A caller-supplied ``httpx.AsyncClient`` is used as
-is, through ``send``, and never closed by the SDK.
+CPU per request at high concurrency, see benchmarks/RESULTS.md), behind
+:class:`AiohttpTransport`, an ``httpx.AsyncBaseTransport``: the SDK's own
+``httpx.AsyncClient`` is built on it, and the SDK calls the same transport's typed fast
+method, :meth:`AiohttpTransport.fetch`, without building httpx request and response
+objects. While respx mocks httpx (``respx.mock(using="httpx")``), every request goes
+through ``httpx.AsyncClient.send`` instead, so the mock sees it. Under trio the SDK uses
+httpx's own pool. A caller-supplied ``httpx.AsyncClient`` is used as is, through ``send``,
+and never closed by the SDK.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import functools
 import logging
 import re
 import ssl
+import sys
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 import attrs
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
+    "AiohttpTransport",
     "HTTPClient",
     "Params",
     "RawResponse",
@@ -105,7 +111,7 @@ _FILTER = _RedactFilter()
 
 def install_log_redaction() -> None:
     """Attach the redacting filter to httpx's and httpcore's loggers (idempotent)."""
-    for name in ("httpx", "httpcore", "httpx_aiohttp"):
+    for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
@@ -284,11 +290,12 @@ class Transport:
 
     The httpx client is created on first use (or in ``prepare``), inside the event loop,
     so the choice of pool can follow the running backend. Under asyncio, when the SDK owns
-    the pool, a request that httpx would route to that pool is handed to aiohttp directly:
-    the same connections, without building httpx request and response objects (half the
-    client CPU per request, see benchmarks/RESULTS.md). Anything else httpx would route
-    elsewhere (respx's ``using="httpx"`` mock, a mount) goes through ``httpx.AsyncClient``
-    as usual, and so does every request of a caller-supplied ``http_client``.
+    the pool, the client is built on an :class:`AiohttpTransport` and requests go to that
+    transport's :meth:`~AiohttpTransport.fetch` directly: the same connections, without
+    building httpx request and response objects (half the client CPU per request, see
+    benchmarks/RESULTS.md). While respx mocks httpx, they go through
+    ``httpx.AsyncClient.send`` (the mock sees them; unmocked ones reach the same
+    transport), and so does every request of a caller-supplied ``http_client``.
     """
 
     def __init__(
@@ -308,9 +315,7 @@ class Transport:
         self._owns_client = http_client is None
         self._timeout = timeout
         self._max_connections = max_connections
-        self._other_errors: tuple[type[Exception], ...] = (OSError, EOFError)
-        self._direct: _DirectPool | None = None
-        self._urls: dict[str, httpx.URL] = {}
+        self._fast: AiohttpTransport | None = None
         self._closed = False
         install_log_redaction()
 
@@ -326,13 +331,13 @@ class Transport:
         timeout = self._httpx_timeout(self._timeout)
         verify = self.tls_context
         if sniffio.current_async_library() == "asyncio":
-            self._direct = _DirectPool(
-                self._max_connections, verify, self._timeout, self.max_response_bytes, self._proxy
+            self._fast = AiohttpTransport(
+                max_connections=self._max_connections,
+                verify=verify,
+                proxy=self._proxy,
+                max_response_bytes=self.max_response_bytes,
             )
-            self._other_errors = (OSError, EOFError, self._direct.client_error)
-            return httpx.AsyncClient(
-                transport=self._direct.httpx_transport, timeout=timeout, headers=_HEADERS
-            )
+            return httpx.AsyncClient(transport=self._fast, timeout=timeout, headers=_HEADERS)
         limits = httpx.Limits(
             max_connections=self._max_connections,
             max_keepalive_connections=self._max_connections,
@@ -349,14 +354,6 @@ class Transport:
     @staticmethod
     def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
         return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-
-    def _routes_to(self, client: httpx.AsyncClient, url: str) -> httpx.AsyncBaseTransport | None:
-        """The httpx transport ``client`` would send ``url`` through (None if unknown)."""
-        target = self._urls.get(url)
-        if target is None:
-            target = self._urls[url] = httpx.URL(url)
-        transport_for_url = getattr(client, "_transport_for_url", None)  # what respx patches
-        return None if transport_for_url is None else transport_for_url(target)
 
     async def request(
         self,
@@ -377,16 +374,16 @@ class Transport:
         request cannot put the key into an error, a log line or a result).
 
         Raises :class:`RequestTimeoutError` or :class:`TransportError` (messages redacted,
-        no chained httpx error) when no HTTP answer arrives, :class:`ResponseFormatError`
-        when the body is larger than the cap or its encoding is corrupt, and
-        :class:`ClientClosedError` once :meth:`aclose` was called.
+        the library's error chained as a redacted copy) when no HTTP answer arrives,
+        :class:`ResponseFormatError` when the body is larger than the cap or its encoding
+        is corrupt, and :class:`ClientClosedError` once :meth:`aclose` was called.
         """
         if self._closed:
             raise ClientClosedError("the client is closed")
         client = self._client or self.prepare()
-        direct = self._direct
-        if direct is not None and self._routes_to(client, url) is not direct.httpx_transport:
-            direct = None
+        fast = self._fast
+        if fast is not None and _httpx_is_mocked():
+            fast = None  # through httpx.AsyncClient.send, where the mock sees it
         deadline = _attempt_cap(timeout)
         if limit is not None and (deadline is None or limit < deadline):
             deadline = max(limit, 0.0)
@@ -396,16 +393,20 @@ class Transport:
         response: RawResponse | None = None
         with anyio.move_on_after(deadline) as scope:
             try:
-                if direct is not None:
-                    response = await direct.request(method, url, params, json_body, timeout)
+                if fast is not None:
+                    response = await fast.fetch(
+                        method,
+                        url,
+                        params=_reveal(params),
+                        body=None if json_body is None else json_body.reveal(),
+                        timeout=timeout,
+                    )
                 else:
                     response = await self._send(client, method, url, params, json_body, timeout)
             except (httpx.TimeoutException, TimeoutError) as exc:
                 timed_out = True
                 error, failure = f"{type(exc).__name__}: {exc}", exc
-            except httpx.HTTPError as exc:
-                error, failure = f"{type(exc).__name__}: {exc}", exc
-            except self._other_errors as exc:
+            except (httpx.HTTPError, OSError, EOFError) as exc:
                 error, failure = f"{type(exc).__name__}: {exc}", exc
         if scope.cancelled_caught:
             raise RequestTimeoutError(f"no complete answer within {deadline:g} s")
@@ -476,14 +477,15 @@ class Transport:
         )
 
     async def aclose(self) -> None:
-        """Close the httpx client if the SDK created it; no request is sent afterwards."""
+        """Close the httpx client if the SDK created it (and with it the SDK's aiohttp
+        transport); no request is sent afterwards."""
         self._closed = True
         client, self._client = self._client, None
         if client is not None and self._owns_client:
             await client.aclose()
-        direct, self._direct = self._direct, None
-        if direct is not None:
-            await direct.aclose()
+        fast, self._fast = self._fast, None
+        if fast is not None:
+            await fast.aclose()  # (already closed with the client: idempotent)
         if not self._owns_client:
             self._client = client
 
@@ -499,8 +501,11 @@ def _redacted_copy(error: BaseException | None, message: str) -> BaseException:
         copy = kind(message)
     except Exception:
         return Exception(f"{kind.__name__}: {message}")
-    state = getattr(copy, "__dict__", {})
-    if any(state.get(name) is not None for name in ("_request", "request")):
+    try:
+        held = getattr(copy, "request", None)
+    except RuntimeError:  # httpx's errors: "The .request property has not been set."
+        held = None
+    if held is not None:
         return Exception(f"{kind.__name__}: {message}")  # (it would hold a request)
     return copy
 
@@ -511,101 +516,254 @@ def _environment_names_a_proxy() -> bool:
     return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
-class _DirectPool:
-    """The SDK's own aiohttp pool under asyncio: one ``aiohttp.ClientSession``, shared by
-    the httpx transport (``httpx_aiohttp``) and the direct path of :class:`Transport`."""
+def _httpx_is_mocked() -> bool:
+    """Whether respx is mocking httpx's clients (a ``respx.mock(using="httpx")`` is
+    active), asked through respx's registry of mockers: such a mock sees a request only
+    when it goes through ``httpx.AsyncClient.send``. False at the cost of one dictionary
+    lookup when respx was never imported; True when respx is imported but cannot be asked
+    (the safe answer: through ``send``, mocked or not, every request is answered right)."""
+    mocks = sys.modules.get("respx.mocks")
+    if mocks is None:
+        return False
+    try:
+        mocker = mocks.Mocker.registry.get("httpx")
+        return mocker is None or bool(mocker.routers)
+    except AttributeError:  # pragma: no cover - a respx that no longer has this registry
+        return True
+
+
+def _timeout_phases(timeout: Timeout | Mapping[str, float | None]) -> tuple[Any, Any, Any]:
+    """``(connect, read, pool)`` of a timeout option, an ``httpx.Timeout``, or the
+    ``"timeout"`` extension of an ``httpx.Request``."""
+    if timeout is None or isinstance(timeout, (int, float)):
+        return timeout, timeout, timeout
+    if isinstance(timeout, httpx.Timeout):
+        return timeout.connect, timeout.read, timeout.pool
+    return timeout.get("connect"), timeout.get("read"), timeout.get("pool")
+
+
+@functools.lru_cache(maxsize=64)
+def _aiohttp_timeout(
+    connect: float | None, read: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    """httpx's timeout phases as aiohttp's, the one mapping: ``pool`` (waiting for a
+    connection) bounds aiohttp's ``connect`` (getting one, opening included), ``connect``
+    its ``sock_connect``, ``read`` its ``sock_read``. httpx's ``write`` has no aiohttp
+    counterpart: the SDK bounds the whole attempt (``_attempt_cap``)."""
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
+
+
+@functools.cache
+def _aiohttp_errors() -> tuple[tuple[type[Exception], type[httpx.TransportError]], ...]:
+    """aiohttp's errors and the httpx error each one is raised as, most specific first."""
+    import aiohttp
+
+    return (
+        (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+        (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+        (aiohttp.ServerTimeoutError, httpx.TimeoutException),
+        (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+        (aiohttp.ClientHttpProxyError, httpx.ProxyError),
+        (aiohttp.ClientConnectorError, httpx.ConnectError),
+        (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+        (aiohttp.ClientPayloadError, httpx.ReadError),
+        (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+        (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+        (aiohttp.ClientOSError, httpx.NetworkError),
+        (aiohttp.ClientError, httpx.TransportError),
+    )
+
+
+def _as_httpx_error(error: Exception) -> httpx.TransportError:
+    """The httpx error that aiohttp's ``error`` stands for, with its message (the caller
+    chains ``error`` to it)."""
+    for kind, mapped in _aiohttp_errors():
+        if isinstance(error, kind):
+            return mapped(str(error))
+    return httpx.TransportError(str(error))  # pragma: no cover - every ClientError maps
+
+
+_NO_TIMEOUT_YET = object()
+
+
+class _AiohttpStream(httpx.AsyncByteStream):
+    """The body of an aiohttp response, as received (not decompressed), for httpx."""
+
+    def __init__(self, response: aiohttp.ClientResponse, client_error: type[Exception]) -> None:
+        self._response = response
+        self._client_error = client_error
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_chunked(_CHUNK):
+                yield chunk
+        except self._client_error as exc:
+            raise _as_httpx_error(exc) from exc
+
+    async def aclose(self) -> None:
+        if self._response.content.is_eof():
+            self._response.release()  # read whole: the connection goes back to the pool
+        else:
+            self._response.close()  # not read to the end: the connection is dropped
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An ``httpx.AsyncBaseTransport`` over one ``aiohttp.ClientSession`` (asyncio only):
+    the SDK's own pool under asyncio, usable by any ``httpx.AsyncClient``
+    (``httpx.AsyncClient(transport=AiohttpTransport())``).
+
+    :meth:`handle_async_request` serves httpx; :meth:`fetch` is the SDK's typed fast
+    method on the same session, timeout mapping and errors: one request, its whole body
+    read within ``max_response_bytes``, without httpx request or response objects.
+    aiohttp's errors are raised as httpx's (``httpx.ConnectError``, ``httpx.ReadTimeout``,
+    ...), aiohttp's own chained as their ``__cause__``. Redirects are not followed (httpx
+    follows them itself when asked) and bodies are handed over as received (httpx
+    decompresses them; the SDK does it itself, capped).
+
+    Args:
+        max_connections: the session's connection limit.
+        verify: the TLS context (default: a verifying one, loaded once per process).
+        proxy: an ``http://`` proxy URL for every request; None honours
+            ``HTTP(S)_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` when ``trust_env``.
+        trust_env: whether the environment's proxy variables apply.
+        max_response_bytes: the cap of :meth:`fetch` on one answer, compressed and
+            decompressed.
+    """
 
     def __init__(
         self,
-        max_connections: int,
-        verify: ssl.SSLContext,
-        timeout: Timeout,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        *,
+        max_connections: int = 100,
+        verify: ssl.SSLContext | None = None,
         proxy: str | None = None,
+        trust_env: bool = True,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         import aiohttp
-        from httpx_aiohttp import AiohttpTransport
 
-        self._proxy = proxy
-        self.client_error: type[Exception] = aiohttp.ClientError
         self._aiohttp = aiohttp
+        self._client_error: type[Exception] = aiohttp.ClientError
         self._limit = max_connections
-        self._verify = verify
-        self._session: aiohttp.ClientSession | None = None  # opened by the first request
-        self.httpx_transport = AiohttpTransport(verify=verify, client=self.session)
-        self._default = timeout  # the client's; one aiohttp timeout object serves it
-        self._default_timeout = self._client_timeout(timeout)
-        self._post_headers = {**_HEADERS, **_JSON_BODY}
+        self._verify = _ssl_context() if verify is None else verify
+        self._proxy = proxy
+        self._trust_env = trust_env
         self._max_response_bytes = max_response_bytes
+        self._session: aiohttp.ClientSession | None = None  # opened by the first request
+        self._post_headers = {**_HEADERS, **_JSON_BODY}
+        self._last_timeout: object = _NO_TIMEOUT_YET
+        self._last_mapped: aiohttp.ClientTimeout | None = None
 
-    def session(self) -> aiohttp.ClientSession:
-        """The pool's session, opened on first use."""
-        if self._session is None:
+    def _session_now(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
             aiohttp = self._aiohttp
-            self._session = aiohttp.ClientSession(
+            session = self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._verify),
                 headers=_HEADERS,
                 proxy=self._proxy,
                 # HTTP(S)_PROXY / NO_PROXY, as httpx (and so the trio pool) honours them;
                 # read per request only when the environment names a proxy at all.
-                trust_env=self._proxy is None and _environment_names_a_proxy(),
+                trust_env=self._trust_env and self._proxy is None and _environment_names_a_proxy(),
             )
-        return self._session
+        return session
 
-    async def aclose(self) -> None:
-        """Close the session, if it was opened (idempotent)."""
-        if self._session is not None:
-            await self._session.close()
+    def _client_timeout(
+        self, timeout: Timeout | Mapping[str, float | None]
+    ) -> aiohttp.ClientTimeout:
+        mapped = self._last_mapped
+        if timeout is self._last_timeout and mapped is not None:
+            return mapped  # the same option as the last request's: most requests
+        mapped = self._last_mapped = _aiohttp_timeout(*_timeout_phases(timeout))
+        self._last_timeout = timeout
+        return mapped
 
-    def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
-        # The same mapping as httpx_aiohttp's: pool -> connect, connect -> sock_connect.
-        phases = Transport._httpx_timeout(timeout)
-        return self._aiohttp.ClientTimeout(
-            sock_connect=phases.connect, sock_read=phases.read, connect=phases.pool
-        )
-
-    async def request(
+    async def fetch(
         self,
         method: str,
         url: str,
-        params: Params | None,
-        json_body: SecretBody | None,
-        timeout: Timeout,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        timeout: Timeout = None,
     ) -> RawResponse:
-        """One request on the session, its whole body read."""
-        if timeout is self._default or timeout == self._default:
-            client_timeout = self._default_timeout
-        else:
-            client_timeout = self._client_timeout(timeout)
-        async with self.session().request(
-            method,
-            url,
-            params=_reveal(params),
-            data=None if json_body is None else json_body.reveal(),
-            headers=self._post_headers if json_body is not None else None,
-            timeout=client_timeout,
-            allow_redirects=False,
-            auto_decompress=False,  # decompressed by read_capped, incrementally
-        ) as response:
-            headers = response.headers
-            limit = self._max_response_bytes
-            length = headers.get("Content-Length")
-            encoding = headers.get("Content-Encoding", "")
-            try:
-                _check_length(length, limit, response.status)
-                if length is not None and encoding in ("", "identity"):
-                    # Within the cap and read exactly as declared: one read, no chunk loop.
-                    content = await response.read()
-                else:
-                    content = await read_capped(
-                        response.content.iter_chunked(_CHUNK), encoding, limit, response.status
-                    )
-            except ResponseFormatError:
-                response.close()  # the rest of the body is not read: drop the connection
-                raise
-            return RawResponse(
-                status_code=response.status,
-                content=content,
-                content_type=headers.get("Content-Type", ""),
-                retry_after=headers.get("Retry-After"),
+        """One request (``body``, if any, sent as JSON), its whole body read: at once when
+        ``Content-Length`` declares it within the cap, else decompressed incrementally and
+        capped (:func:`read_capped`). Raises httpx's errors, as
+        :meth:`handle_async_request` does, and :class:`ResponseFormatError` for an answer
+        over the cap."""
+        try:
+            async with self._session_now().request(
+                method,
+                url,
+                params=params,
+                data=body,
+                headers=self._post_headers if body is not None else None,
+                timeout=self._client_timeout(timeout),
+                allow_redirects=False,
+                auto_decompress=False,  # decompressed by read_capped, incrementally
+            ) as response:
+                headers = response.headers
+                limit = self._max_response_bytes
+                length = headers.get("Content-Length")
+                encoding = headers.get("Content-Encoding", "")
+                try:
+                    _check_length(length, limit, response.status)
+                    if length is not None and encoding in ("", "identity"):
+                        # Within the cap and read exactly as declared: one read, no loop.
+                        content = await response.read()
+                    else:
+                        content = await read_capped(
+                            response.content.iter_chunked(_CHUNK), encoding, limit, response.status
+                        )
+                except ResponseFormatError:
+                    response.close()  # the rest of the body is not read: drop the connection
+                    raise
+                return RawResponse(
+                    status_code=response.status,
+                    content=content,
+                    content_type=headers.get("Content-Type", ""),
+                    retry_after=headers.get("Retry-After"),
+                )
+        except self._client_error as exc:
+            raise _as_httpx_error(exc) from exc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send an httpx request on the session; the answer's body streams from aiohttp
+        as received (httpx decompresses it)."""
+        data = await request.aread()
+        # aiohttp frames the body itself (it is read whole here)
+        headers = [
+            (name, value)
+            for name, value in request.headers.multi_items()
+            if name.lower() != "transfer-encoding"
+        ]
+        try:
+            response = await self._session_now().request(
+                request.method,
+                str(request.url),
+                data=data or None,
+                headers=headers,
+                timeout=self._client_timeout(request.extensions.get("timeout", {})),
+                allow_redirects=False,
+                auto_decompress=False,
             )
+        except self._client_error as exc:
+            raise _as_httpx_error(exc) from exc
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_AiohttpStream(response, self._client_error),
+            request=request,
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        """Close the session, if it was opened (idempotent)."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
