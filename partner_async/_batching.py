@@ -19,7 +19,7 @@ __all__ = ["Batch", "BatchBuilder", "iter_batches"]
 Key = tuple[object, object]
 
 #: At most this many batches of an in-memory list are built at once, ahead of sending.
-READ_AHEAD = 64
+READ_AHEAD = 8
 
 
 @attrs.define(slots=True)

@@ -91,7 +91,7 @@ async def test_duplicates_get_one_outcome_in_order_of_first_appearance(fake_api:
 async def test_a_list_read_ahead_gives_what_a_lazy_iterator_gives(
     fake_api: FakeAPI, container: Callable[[list[Any]], Any]
 ) -> None:
-    # 40 batches: a list is validated and de-duplicated ahead in chunks of up to 64
+    # 40 batches: a list is validated and de-duplicated ahead in chunks of up to 8
     # batches, an iterator one batch at a time. Repeats land within a chunk and across
     # chunks, with national numbers, invalid items and 19-digit ids among them.
     unique = [(p, 1000 + i) for i, p in enumerate(phones(20_000))]
