@@ -95,11 +95,13 @@ NOT_GIVEN: Final = _NotGiven()
 
 @attrs.frozen
 class RequestSettings:
-    """What one call of a GET endpoint is sent with: the client's ``timeout`` and retry
-    policy, overridden by the call's own, resolved once by the public method."""
+    """What one call of a GET endpoint is sent with: the client's ``timeout``, retry
+    policy and ``deadline``, overridden by the call's own, resolved once by the public
+    method."""
 
     policy: RetryPolicy
     timeout: Timeout
+    deadline: float | None = None  # clock time; None: no deadline
 
 
 def _check_base_url(url: str) -> str:
@@ -299,12 +301,15 @@ class _Client(Generic[R]):
         return policy, self.timeout if isinstance(timeout, _NotGiven) else timeout
 
     def _request_settings(
-        self, timeout: Timeout | _NotGiven, max_retries: int | None
+        self,
+        timeout: Timeout | _NotGiven,
+        max_retries: int | None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> RequestSettings:
         """A call's options: this client's, overridden by those the call gives."""
         self._check_open()
         policy, effective_timeout = self._call_options(timeout, max_retries)
-        return RequestSettings(policy, effective_timeout)
+        return RequestSettings(policy, effective_timeout, self._deadline_at(deadline))
 
     async def _get(
         self,
@@ -312,7 +317,7 @@ class _Client(Generic[R]):
         endpoint: str,
         params: dict[str, str],
         settings: RequestSettings,
-        pace: Callable[[], Awaitable[None]] | None = None,
+        pace: Callable[[float | None], Awaitable[bool]] | None = None,
     ) -> Any:
         """One GET endpoint: ``apiKey`` and ``params`` in the query string, the answer
         decoded by ``DECODERS[endpoint]`` (XML where the vendor documents ``_format`` for
@@ -334,6 +339,7 @@ class _Client(Generic[R]):
                 # (kept in a raised error's traceback) holds the key
                 params={"apiKey": self.__api_key, **params},
                 pace=pace,
+                deadline=settings.deadline,
             )
             if isinstance(answer, Failure):  # refused, or retries ran out
                 raise answer.to_error()
@@ -935,11 +941,14 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         *,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> SMSBulkReport:
         """Every recipient of one SMS and its status (``GET /bulk-status``).
 
         Raises :class:`MessageNotFoundError` (code 4) for an unknown message id, and the
-        other :class:`APIError` subclasses for the other vendor codes.
+        other :class:`APIError` subclasses for the other vendor codes. ``deadline``
+        (seconds; default: the client's) bounds the call, retries and waits included:
+        :class:`RequestTimeoutError` when it passes first.
 
         >>> report = await client.bulk_status(1226613)  # doctest: +SKIP
         >>> report.counts_by_status()  # doctest: +SKIP
@@ -948,7 +957,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             normal_id = normalize_message_id(message_id)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        settings = self._request_settings(timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries, deadline)
         return await self._bulk_status(str(normal_id), "sms_bulk", settings)
 
     async def message_status(
@@ -958,6 +967,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         *,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> MessageStatus:
         """The status of one SMS to one recipient (``GET /message-status``).
 
@@ -965,6 +975,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         ``default_region``) and sent in E.164. Raises :class:`MessageNotFoundError` (code
         4) and the other :class:`APIError` subclasses for the vendor's codes 1, 2, 3, 10;
         :class:`ConfigurationError` naming the value for an invalid number or id.
+
+        ``deadline``: as in :meth:`bulk_status`.
 
         >>> status = await client.message_status("0612345678", 1226613)  # doctest: +SKIP
         >>> status.status, status.cost, status.date  # doctest: +SKIP
@@ -976,7 +988,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             raise ConfigurationError(exc.detail) from None
         except InvalidInputError as exc:
             raise ConfigurationError(str(exc)) from None
-        settings = self._request_settings(timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries, deadline)
         status: MessageStatus = await self._get(
             "message-status",
             "message",
@@ -991,6 +1003,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         *,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> TagStatusReport:
         """Every recipient of the SMS sent with ``tag`` (``GET /bulk-status-by-tag``).
 
@@ -999,12 +1012,14 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         ``total`` exceeds the recipients listed). Raises the :class:`APIError`
         subclasses for the vendor's codes (:class:`MessageNotFoundError` for 4).
 
+        ``deadline``: as in :meth:`bulk_status`.
+
         >>> report = await client.bulk_status_by_tag("campaign-42")  # doctest: +SKIP
         >>> report.counts_by_status(), report.is_complete  # doctest: +SKIP
         """
         if not isinstance(tag, str) or not tag.strip():
             raise ConfigurationError(f"invalid tag {tag!r}: expected a non-empty string")
-        settings = self._request_settings(timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries, deadline)
         report: TagStatusReport = await self._get(
             "bulk-status-by-tag", "tag", {"tag": tag.strip()}, settings
         )
@@ -1018,6 +1033,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         end: date | None = None,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> CostStatistics:
         """Sending statistics (SMS sent, cost) per period (``GET /statistics/cost-resume``).
 
@@ -1026,6 +1042,8 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         vendor's ``from``/``to`` in ``DD-MM-YYYY``). The vendor allows 5 requests per
         minute: this client spaces its cost-resume requests (retries included) so that
         no more than 5 start in any 60 seconds of its clock.
+
+        ``deadline``: as in :meth:`bulk_status`.
 
         >>> stats = await client.cost_statistics("last_month")  # doctest: +SKIP
         >>> stats.total_cost, [row.messages_sent for row in stats]  # doctest: +SKIP
@@ -1047,7 +1065,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             )
         if self._cost_pacer is None:
             self._cost_pacer = WindowPacer(COST_REQUESTS_PER_MINUTE, 60.0, self._clock)
-        settings = self._request_settings(timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries, deadline)
         statistics: CostStatistics = await self._get(
             "statistics/cost-resume", "cost", params, settings, self._cost_pacer
         )
@@ -1075,10 +1093,12 @@ class MailPartnerClient(_Client[MailBulkReport]):
         *,
         timeout: Timeout | _NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
+        deadline: float | _NotGiven | None = NOT_GIVEN,
     ) -> MailBulkReport:
-        """Every recipient of one e-mail and its status (``GET /bulk-status``)."""
+        """Every recipient of one e-mail and its status (``GET /bulk-status``), with the
+        rules of :meth:`SMSPartnerClient.bulk_status` (``deadline`` included)."""
         text = str(message_id).strip() if isinstance(message_id, (int, str)) else ""
         if not text or isinstance(message_id, bool):
             raise ConfigurationError(f"invalid message id {message_id!r}: expected an id")
-        settings = self._request_settings(timeout, max_retries)
+        settings = self._request_settings(timeout, max_retries, deadline)
         return await self._bulk_status(text, "mail_bulk", settings)

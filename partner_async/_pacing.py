@@ -27,12 +27,16 @@ class WindowPacer:
         self._clock = clock
         self._starts: deque[float] = deque(maxlen=limit)
 
-    async def __call__(self) -> None:
-        """Wait for this request's turn."""
+    async def __call__(self, deadline: float | None = None) -> bool:
+        """Wait for this request's turn; False at once, and nothing reserved, when that
+        turn would come at or after ``deadline`` (clock time)."""
         now = self._clock.now()
         start = now
         if len(self._starts) == self.limit:
             start = max(now, self._starts[0] + self.window)
+        if deadline is not None and start > now and start >= deadline:
+            return False
         self._starts.append(start)
         if start > now:
             await self._clock.sleep(start - now)
+        return True

@@ -239,7 +239,7 @@ class Requester:
         items: int = 0,
         reserved: Slot | None = None,
         deadline: float | None = None,
-        pace: Callable[[], Awaitable[None]] | None = None,
+        pace: Callable[[float | None], Awaitable[bool]] | None = None,
     ) -> T | Failure:
         """Send until an answer decodes, a failure is final, or retries run out; the
         answer, or the last :class:`Failure` (``DEADLINE_EXCEEDED`` once the deadline
@@ -248,15 +248,16 @@ class Requester:
         ``reserved``: a slot already held for the first attempt (released after it).
         ``deadline`` (clock time): no wait, attempt or retry goes past it.
         ``pace``, when given, is awaited before every attempt (an endpoint's own rate
-        limit, such as cost-resume's 5 requests per minute).
+        limit, such as cost-resume's 5 requests per minute) with the deadline; False: the
+        turn would come after it.
         """
         path = url.rsplit("/", 1)[-1]
         clock = self.clock
         attempt = 0
         last: Failure | None = None
         while True:
-            if pace is not None:
-                await pace()
+            if pace is not None and not await pace(deadline):
+                return _deadline_failure(last)
             slot = reserved if reserved is not None else await self.limiter.reserve(deadline)
             reserved = None
             if slot is None:  # no slot before the deadline

@@ -1,5 +1,5 @@
-"""Per-call ``timeout=`` and ``max_retries=`` on the GET endpoints: they override the
-client's defaults (and those of a ``with_options`` client) for that call only."""
+"""Per-call ``timeout=``, ``max_retries=`` and ``deadline=`` on the GET endpoints: they
+override the client's defaults (and those of a ``with_options`` client) for that call only."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import respx
 
 from partner_async import (
     MailPartnerClient,
+    RateLimitError,
     RequestTimeoutError,
     RetryPolicy,
     ServerError,
     SMSPartnerClient,
 )
 
-from ._fakes import API_KEY, MAIL_BASE, SMS_BASE
+from ._fakes import API_KEY, MAIL_BASE, SMS_BASE, FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -97,3 +98,48 @@ async def test_a_calls_timeout_overrides_the_clients(
             else:
                 await call(client.with_options(timeout=0.02))
         assert client.timeout == 60.0
+
+
+@endpoints
+@pytest.mark.parametrize("given_by", ["the call", "the client"])
+async def test_a_429_storm_on_a_get_endpoint_ends_at_the_deadline(
+    router: respx.MockRouter, endpoint: Endpoint, given_by: str
+) -> None:
+    base, path, cls, call = endpoint
+    route = router.get(f"{base}/{path}").respond(429, headers={"Retry-After": "120"})
+    clock = FakeClock()
+    policy = RetryPolicy(max_retries=5, max_retry_after=300)
+    client_deadline = 10.0 if given_by == "the client" else None
+    async with cls(
+        API_KEY, base_url=base, retry=policy, clock=clock, deadline=client_deadline
+    ) as c:
+        with pytest.raises(RequestTimeoutError, match="deadline"):
+            if given_by == "the call":
+                await call(c, deadline=10)
+            else:
+                await call(c)
+        assert route.call_count == 1  # the next try would start after the deadline
+        assert clock.time - 1000.0 < 10
+        started = clock.time
+        with pytest.raises(RateLimitError):  # no deadline for this call: every retry made
+            await call(c, deadline=None, max_retries=2)
+        assert route.call_count == 1 + 3 and clock.time - started >= 240
+
+
+async def test_cost_statistics_does_not_wait_for_its_turn_past_the_deadline(
+    router: respx.MockRouter,
+) -> None:
+    """cost-resume allows 5 requests a minute: a sixth call whose turn would come after its
+    deadline fails at once, without a request, and takes no turn from the next call."""
+    route = router.get(f"{SMS_BASE}/statistics/cost-resume").respond(
+        json={"success": True, "code": 200, "total": 0, "list": []}
+    )
+    clock = FakeClock()
+    async with SMSPartnerClient(API_KEY, base_url=SMS_BASE, clock=clock) as c:
+        for _ in range(5):
+            await c.cost_statistics("last_month")
+        with pytest.raises(RequestTimeoutError):
+            await c.cost_statistics("last_month", deadline=30)
+        assert route.call_count == 5 and clock.time == 1000.0
+        await c.cost_statistics("last_month")  # waits its turn (60 s after the first)
+        assert route.call_count == 6 and clock.time == 1060.0
