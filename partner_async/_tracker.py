@@ -16,7 +16,7 @@ import msgspec
 
 from ._client import _RETRYABLE_REASONS, SMSPartnerClient
 from ._exceptions import ConfigurationError
-from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason
+from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason, replaces
 from ._normalize import InvalidQuery, QueryLike
 from ._results import Outcome
 from ._store import Row, StoreError, TrackerStore, open_store
@@ -146,7 +146,9 @@ class StatusTracker:
     once, then after ``poll_interval`` seconds, then at intervals growing by ``backoff``
     up to ``max_interval``; it is final when :attr:`StatusResult.is_final` says so, or
     when it is :class:`Unresolved` for a reason that retrying will not change
-    (``invalid_query``, ``rejected``). Transient failures leave it pending.
+    (``invalid_query``, ``rejected``). Transient failures leave it pending, and a known
+    status is never replaced by a failure (:meth:`~SMSPartnerClient.wait_for_final`'s
+    rule): a query answered ``Waiting`` and refused later stays ``Waiting``, pending.
 
     ``worker`` names this worker (default: a random one). A worker restarted under the
     same name takes back its own leases at once instead of waiting for them to expire;
@@ -297,7 +299,10 @@ class StatusTracker:
         interval = self.poll_interval if row.interval < 0 else row.interval
         row.after = now + interval
         row.interval = min(interval * self.backoff, self.max_interval)
-        if type(outcome) is Unresolved and outcome.reason in _TRANSIENT:
+        if type(outcome) is Unresolved and (
+            outcome.reason in _TRANSIENT
+            or (row.outcome is not None and not replaces(outcome, _decode(row.outcome)))
+        ):
             return  # still pending; a known status is never replaced by a failure
         encoded = _encode(outcome)
         if encoded == row.outcome:

@@ -199,6 +199,44 @@ async def test_until_final_false_does_one_pass(store_url: str) -> None:
 
 
 @pytest.mark.anyio
+async def test_a_known_status_is_not_replaced_by_a_later_refusal(store_url: str) -> None:
+    """The rule of ``wait_for_final`` and the CLI (``replaces``): a query answered Waiting
+    that the API refuses on a later poll keeps its status and stays pending."""
+    clock = [1000.0]
+    refused = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal refused
+        if clock[0] > 1000.0:
+            refused += 1
+            return httpx.Response(400, text="Bad Request")
+        (item,) = orjson.loads(request.content)["SMSStatut_List"]
+        entry = {"success": True, "code": 200, "status": "Waiting", "date": None, **item}
+        return httpx.Response(
+            200, json={"success": True, "code": 200, "StatutResponse_List": [entry]}
+        )
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http,
+        SMSPartnerClient(
+            api_key="sandbox", base_url="http://127.0.0.1/v1", http_client=http, max_retries=0
+        ) as c,
+        StatusTracker(
+            c, store=store_url, poll_interval=60.0, backoff=1.0, now=lambda: clock[0]
+        ) as tracker,
+    ):
+        await tracker.add([("+33612345678", 7)])
+        first = [u async for u in tracker.run(until_final=False)]
+        assert [type(u.current) for u in first] == [StatusResult]
+        clock[0] += 61  # due again
+        assert [u async for u in tracker.run(until_final=False)] == []  # refused: no change
+        assert refused == 1
+        ((_, kept),) = [pair async for pair in tracker.export()]
+        assert isinstance(kept, StatusResult) and kept.status_text == "Waiting"
+        assert (await tracker.counts())["pending"] == 1
+
+
+@pytest.mark.anyio
 async def test_an_update_not_consumed_is_delivered_again_with_the_same_id(store_url: str) -> None:
     config = SandboxConfig(seed=5, waiting_polls=0)
     pairs = queries(50, seed=5)
