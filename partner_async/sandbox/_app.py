@@ -9,7 +9,7 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timezone
 from email.utils import formatdate
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import anyio
@@ -44,6 +44,8 @@ from ._truth import (
 
 __all__ = ["SandboxApp", "SandboxStats", "create_app"]
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -232,10 +234,8 @@ class SandboxApp:
             await anyio.sleep(self.config.latency)
         if endpoint == MULTI:
             await self._multi_status(body, query, send)
-        elif endpoint in (SMS_BULK, MAIL_BULK):
-            await self._bulk_status(endpoint, query, send)
         else:
-            await self._single(endpoint, query, send)
+            await self._get(endpoint, query, send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -286,7 +286,10 @@ class SandboxApp:
             return self._error(code, xml, [{"elementId": element, "message": self._messages[code]}])
         return self._error(code, xml)  # pragma: no cover - a code comes from a bad item
 
-    async def _send(self, send: Send, answer: _Answer) -> None:
+    async def _send(self, send: Send, answer: _Answer, *, cut: bool = False) -> None:
+        """Send an answer; ``cut``: headers announcing the whole body, half of it, then no
+        end (the server closes the connection, as uvicorn does when an app returns
+        mid-response)."""
         if answer.answer is not None:
             raise AssertionError("answer not rendered")  # pragma: no cover
         self.stats.http_statuses[answer.status] += 1
@@ -297,21 +300,12 @@ class SandboxApp:
             *answer.headers,
         ]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _send_cut(self, send: Send, answer: _Answer) -> None:
-        """Headers announcing the whole body, half of it, then no end: the server closes
-        the connection (uvicorn does when an app returns mid-response)."""
-        self.stats.http_statuses[answer.status] += 1
-        body = answer.body
-        headers = [
-            (b"content-type", answer.content_type),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
-        )
+        if cut:
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+        else:
+            await send({"type": "http.response.body", "body": body})
 
     # ------------------------------------------------------------------ rate limits
 
@@ -423,7 +417,7 @@ class SandboxApp:
             answer.body = answer.body + b"<" if xml else answer.body.replace(b'"', b"'")
         elif fault == "disconnect":
             self.stats.faults[fault] += 1
-            await self._send_cut(send, answer)
+            await self._send(send, answer, cut=True)
             return
         await self._send(send, answer)
 
@@ -506,9 +500,12 @@ class SandboxApp:
 
     def _answers(self, pairs: list[tuple[str, int]]) -> list[SmsAnswer | None]:
         """:func:`sms_answers` of valid SMS items now, their Waiting polls counted."""
-        cfg = self.config
-        elapsed = None if cfg.waiting_seconds is None else self.elapsed()
-        return sms_answers(pairs, self._polls, init=self._init, config=cfg, elapsed=elapsed)
+        return sms_answers(pairs, self._polls, init=self._init, config=self.config,
+                           elapsed=self._waiting_elapsed())  # fmt: skip
+
+    def _waiting_elapsed(self) -> float | None:
+        """:meth:`elapsed` when the config's waiting rule reads it (else None)."""
+        return None if self.config.waiting_seconds is None else self.elapsed()
 
     def _fragments(self, items: list[Any]) -> list[str] | int:
         """Each item's answer entry as a JSON text, or (``item_errors="request"``) the error
@@ -605,7 +602,35 @@ class SandboxApp:
         return {"success": False, "code": code, "phoneNumber": phone, "messageId": mid,
                 "status": text or self._messages[code]}  # fmt: skip
 
-    # ------------------------------------------------------------------ bulk-status
+    # ------------------------------------------------------------------ GET endpoints
+
+    async def _get(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
+        """bulk-status (SMS and Mail), message-status, bulk-status-by-tag and
+        statistics/cost-resume: the gate, then the endpoint's answer."""
+        xml = _wants_xml(query.get("_format"))
+        stop, fault = await self._gate(endpoint, query, xml)
+        if stop is not None:
+            await self._send(send, stop)
+            return
+
+        def arg(name: str) -> str:
+            return (query.get(name) or [""])[0].strip()
+
+        if endpoint in (SMS_BULK, MAIL_BULK):
+            raw_id = arg("messageId")
+            if not raw_id:
+                answer = self._error(3, xml)
+            elif endpoint == SMS_BULK:
+                answer = self._sms_bulk(raw_id, xml)
+            else:
+                answer = self._mail_bulk(raw_id, xml)
+        elif endpoint == MESSAGE:
+            answer = self._message_status(arg("phoneNumber"), arg("messageId"), xml)
+        elif endpoint == TAG:
+            answer = self._tag_status(arg("tag"), xml)
+        else:
+            answer = self._cost_resume(arg("interval"), arg("from"), arg("to"), xml)
+        await self._finish(send, answer, fault, xml)
 
     async def _gate(
         self, endpoint: str, query: dict[str, list[str]], xml: bool
@@ -623,20 +648,7 @@ class SandboxApp:
         fault, _number, early = await self._start_fault(xml)
         return early, fault
 
-    async def _bulk_status(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
-        xml = _wants_xml(query.get("_format"))
-        stop, fault = await self._gate(endpoint, query, xml)
-        if stop is not None:
-            await self._send(send, stop)
-            return
-        raw_id = (query.get("messageId") or [""])[0].strip()
-        if not raw_id:
-            answer = self._error(3, xml)
-        elif endpoint == SMS_BULK:
-            answer = self._sms_bulk(raw_id, xml)
-        else:
-            answer = self._mail_bulk(raw_id, xml)
-        await self._finish(send, answer, fault, xml)
+    # ------------------------------------------------------------------ bulk-status
 
     def _sms_bulk(self, raw_id: str, xml: bool) -> _Answer:
         mid = parse_message_id(raw_id)
@@ -655,11 +667,7 @@ class SandboxApp:
 
     def _sms_entries(self, mid: int) -> list[dict[str, Any]] | None:
         """The bulk-status entries of every recipient of SMS ``mid``, or None (code 4)."""
-        if mid not in self._sms_recipients:
-            if len(self._sms_recipients) > _CACHE_LIMIT:
-                self._sms_recipients.clear()
-            self._sms_recipients[mid] = sms_recipients(self._init, mid)
-        phones = self._sms_recipients[mid]
+        phones = _cached(self._sms_recipients, mid, sms_recipients, self._init)
         if phones is None:
             return None
         fields = self.config.field_variants
@@ -681,17 +689,13 @@ class SandboxApp:
         return entries
 
     def _mail_bulk(self, raw_id: str, xml: bool) -> _Answer:
-        if raw_id not in self._mail_recipients:
-            if len(self._mail_recipients) > _CACHE_LIMIT:
-                self._mail_recipients.clear()
-            self._mail_recipients[raw_id] = mail_recipients(self._init, raw_id)
-        recipients = self._mail_recipients[raw_id]
+        recipients = _cached(self._mail_recipients, raw_id, mail_recipients, self._init)
         if recipients is None:
             return self._error(4, xml)
         cfg = self.config
-        elapsed = None if cfg.waiting_seconds is None else self.elapsed()
         answers = mail_answers((email for email, _ in recipients), raw_id, self._mail_polls,
-                               init=self._init, config=cfg, elapsed=elapsed)  # fmt: skip
+                               init=self._init, config=cfg,
+                               elapsed=self._waiting_elapsed())  # fmt: skip
         entries: list[dict[str, Any]] = []
         for (email, token), (_, status, date, stop, variant) in zip(
             recipients, answers, strict=True
@@ -714,25 +718,6 @@ class SandboxApp:
         return _Answer(200, body=body, content_type=content_type)
 
     # ------------------------------------------------------------------ single requests
-
-    async def _single(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
-        """message-status, bulk-status-by-tag and statistics/cost-resume."""
-        xml = _wants_xml(query.get("_format"))
-        stop, fault = await self._gate(endpoint, query, xml)
-        if stop is not None:
-            await self._send(send, stop)
-            return
-
-        def arg(name: str) -> str:
-            return (query.get(name) or [""])[0].strip()
-
-        if endpoint == MESSAGE:
-            answer = self._message_status(arg("phoneNumber"), arg("messageId"), xml)
-        elif endpoint == TAG:
-            answer = self._tag_status(arg("tag"), xml)
-        else:
-            answer = self._cost_resume(arg("interval"), arg("from"), arg("to"), xml)
-        await self._finish(send, answer, fault, xml)
 
     def _message_status(self, raw_phone: str, raw_id: str, xml: bool) -> _Answer:
         if not raw_phone:
@@ -800,6 +785,16 @@ class SandboxApp:
         result = {"success": True, "datas": [row.wire() for row in rows]}
         body, content_type = render(result, xml)
         return _Answer(200, body=body, content_type=content_type)
+
+
+def _cached(cache: dict[_K, _V], key: _K, make: Callable[[int, _K], _V], init: int) -> _V:
+    """``cache[key]``, made by ``make(init, key)`` the first time (the cache is emptied
+    when it outgrows ``_CACHE_LIMIT``)."""
+    if key not in cache:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = make(init, key)
+    return cache[key]
 
 
 def _month_before(month: tuple[int, int], count: int) -> tuple[int, int]:

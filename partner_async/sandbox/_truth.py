@@ -306,17 +306,14 @@ def mail_answers(
         y = (h * _Y_SCRAMBLE) & _M32
         u = y >> 16
         date = sent + 1 + ((h >> _DELAY_SHIFT) & _DELAY_MASK)
-        if u < _TM_DEL:
-            kind = DEL
-        elif u < _TM_UND:
-            kind = UND
-        else:
+        kind = DEL if u < _TM_DEL else UND if u < _TM_UND else WAIT
+        if kind == WAIT:
             waiting = True
             if final:
                 kind = _after_waiting(h)
                 date += WAIT_EXTRA
             else:
-                kind, date = WAIT, sent
+                date = sent
         status = _spelling(y, KIND_STATUS[kind]) if variants else KIND_STATUS[kind]
         answers.append(
             (kind, status, date, (h & _FLAG_MASK) < _STOP_BELOW, (y >> _VARIANT_SHIFT) & 7)
