@@ -244,22 +244,28 @@ def sms_answers(
     """
     waiting_polls, timed_out = _waiting_rule(config, elapsed)
     variants = config.status_spellings == "variants"
-    crc32, m32, span = _crc32, _M32, DATE_SPAN  # locals: read for every item
+    # every constant read per item as a local (a global costs a lookup per read)
+    crc32, m32, span, base = _crc32, _M32, DATE_SPAN, DATE_BASE
+    mid_scramble, y_scramble, exists_bits = _MID_SCRAMBLE, _Y_SCRAMBLE, _EXISTS_BITS
+    t_nf, t_del, t_und = _T_NF, _T_DEL, _T_UND
+    delay_shift, delay_mask, flag_mask = _DELAY_SHIFT, _DELAY_MASK, _FLAG_MASK
+    stop_below, spam_shift, spam_below = _STOP_BELOW, _SPAM_SHIFT, _SPAM_BELOW
+    variant_shift, statuses = _VARIANT_SHIFT, KIND_STATUS
     answers: list[SmsAnswer | None] = []
     append = answers.append
     for phone, mid in pairs:
-        e = ((mid ^ init) * _MID_SCRAMBLE) & m32
+        e = ((mid ^ init) * mid_scramble) & m32
         h = crc32(phone.encode(), e)
-        y = (h * _Y_SCRAMBLE) & m32
+        y = (h * y_scramble) & m32
         u = y >> 16
-        if u < _T_NF or not e & _EXISTS_BITS or mid <= 0:
+        if u < t_nf or not e & exists_bits or mid <= 0:
             append(None)
             continue
-        sent = DATE_BASE + e % span
-        date = sent + 1 + ((h >> _DELAY_SHIFT) & _DELAY_MASK)
-        if u < _T_DEL:
+        sent = base + e % span
+        date = sent + 1 + ((h >> delay_shift) & delay_mask)
+        if u < t_del:
             kind = DEL
-        elif u < _T_UND:
+        elif u < t_und:
             kind = UND
         else:
             key = (phone, mid)
@@ -270,10 +276,10 @@ def sms_answers(
                 date += WAIT_EXTRA
             else:
                 kind, date = WAIT, sent
-        status = _spelling(y, KIND_STATUS[kind]) if variants else KIND_STATUS[kind]
+        status = _spelling(y, statuses[kind]) if variants else statuses[kind]
         append((
-            kind, status, date, (h & _FLAG_MASK) < _STOP_BELOW,
-            ((h >> _SPAM_SHIFT) & _FLAG_MASK) < _SPAM_BELOW, (y >> _VARIANT_SHIFT) & 7,
+            kind, status, date, (h & flag_mask) < stop_below,
+            ((h >> spam_shift) & flag_mask) < spam_below, (y >> variant_shift) & 7,
         ))  # fmt: skip
     return answers
 
