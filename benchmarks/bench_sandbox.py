@@ -3,8 +3,8 @@
 Starts ``python -m partner_async.sandbox --port 0`` in a subprocess (one uvicorn worker),
 reads the port it prints, then drives it with a few concurrent aiohttp clients posting
 500-item bodies (every item distinct, so no cache can help) for a bounded number of
-requests, and prints items/s. Repeats the measurement (``--runs``) against a fresh server
-each time and prints the median.
+requests, and prints items/s and the server's CPU per item. Repeats the measurement
+(``--runs``) against a fresh server each time and prints the medians.
 
     python benchmarks/bench_sandbox.py [--requests 400] [--concurrency 4] [--runs 3]
 """
@@ -103,6 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     payloads = bodies(args.requests, seed=1)
     rates = []
+    server_us = []
     for run in range(args.runs):
         proc, base = start_server()
         try:
@@ -116,13 +117,15 @@ def main() -> None:
             proc.wait(10)
         rate = items / seconds
         rates.append(rate)
+        server_us.append(cpu / items * 1e6)
         print(
             f"run {run + 1}: {items} items in {seconds:.3f} s = {rate:,.0f} items/s "
             f"(server CPU {cpu:.2f} s = {cpu / items * 1e6:.2f} us/item, "
             f"client CPU {client_cpu:.2f} s)"
         )
     print(
-        f"median of {args.runs}: {statistics.median(rates):,.0f} items/s "
+        f"median of {args.runs}: {statistics.median(rates):,.0f} items/s, "
+        f"server CPU {statistics.median(server_us):.2f} us/item "
         f"({args.requests} requests x {ITEMS} items, {args.concurrency} in flight, "
         f"{os.cpu_count()} CPUs)"
     )

@@ -5,12 +5,11 @@ from __future__ import annotations
 import math
 import random
 import time
-import zlib
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timezone
 from email.utils import formatdate
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 import anyio
@@ -20,48 +19,33 @@ import orjson
 from ._config import FAULT_KINDS, SandboxConfig
 from ._render import JSON_TYPE, error_body, render
 from ._truth import (
-    _FAST_FR,
-    _T_DEL,
-    _T_NF,
-    _T_UND,
-    DATE_BASE,
-    DATE_SPAN,
-    DEL,
-    KIND_STATUS,
+    MAX_MESSAGE_ID,
     MESSAGES,
-    NF,
     NOT_FOUND_EN,
     NOT_FOUND_FR,
     SMS_COST,
-    STATUS_SPELLINGS,
-    UND,
-    WAIT,
-    WAITING,
+    VARIANT_BOOL_FLAGS,
+    VARIANT_KEY,
+    VARIANT_UNIX_DATE,
+    SmsAnswer,
+    check_item,
     cost_rows,
-    item_date,
-    item_hash,
     local_date,
-    mail_item_hash,
-    mail_kind,
-    mail_message_info,
+    mail_answers,
     mail_recipients,
+    match_fr_mobile,
     national,
-    normalize_phone,
     parse_message_id,
-    resolve_waiting,
     seed_init,
-    sms_kind,
-    sms_message_info,
+    sms_answers,
     sms_recipients,
-    spam_flag,
-    spelling,
-    stop_flag,
     tag_message_id,
-    waiting_outcome,
 )
 
 __all__ = ["SandboxApp", "SandboxStats", "create_app"]
 
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -250,10 +234,8 @@ class SandboxApp:
             await anyio.sleep(self.config.latency)
         if endpoint == MULTI:
             await self._multi_status(body, query, send)
-        elif endpoint in (SMS_BULK, MAIL_BULK):
-            await self._bulk_status(endpoint, query, send)
         else:
-            await self._single(endpoint, query, send)
+            await self._get(endpoint, query, send)
 
     async def _read_body(self, receive: Receive) -> bytes | None:
         chunks: list[bytes] = []
@@ -296,15 +278,18 @@ class SandboxApp:
             if not isinstance(item, dict):
                 field = ""
             else:
-                bad, _ = normalize_phone(item.get("phoneNumber"))
-                if not bad and item.get("messageId") is not None:
+                bad, _, _ = check_item(item.get("phoneNumber"), item.get("messageId"))
+                if not bad:
                     continue
-                field = ".phoneNumber" if bad else ".messageId"
+                field = ".messageId" if bad == 3 else ".phoneNumber"
             element = f"SMSStatut_List[{index}]{field}"
             return self._error(code, xml, [{"elementId": element, "message": self._messages[code]}])
         return self._error(code, xml)  # pragma: no cover - a code comes from a bad item
 
-    async def _send(self, send: Send, answer: _Answer) -> None:
+    async def _send(self, send: Send, answer: _Answer, *, cut: bool = False) -> None:
+        """Send an answer; ``cut``: headers announcing the whole body, half of it, then no
+        end (the server closes the connection, as uvicorn does when an app returns
+        mid-response)."""
         if answer.answer is not None:
             raise AssertionError("answer not rendered")  # pragma: no cover
         self.stats.http_statuses[answer.status] += 1
@@ -315,21 +300,12 @@ class SandboxApp:
             *answer.headers,
         ]
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _send_cut(self, send: Send, answer: _Answer) -> None:
-        """Headers announcing the whole body, half of it, then no end: the server closes
-        the connection (uvicorn does when an app returns mid-response)."""
-        self.stats.http_statuses[answer.status] += 1
-        body = answer.body
-        headers = [
-            (b"content-type", answer.content_type),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
-        )
+        if cut:
+            await send(
+                {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+            )
+        else:
+            await send({"type": "http.response.body", "body": body})
 
     # ------------------------------------------------------------------ rate limits
 
@@ -441,7 +417,7 @@ class SandboxApp:
             answer.body = answer.body + b"<" if xml else answer.body.replace(b'"', b"'")
         elif fault == "disconnect":
             self.stats.faults[fault] += 1
-            await self._send_cut(send, answer)
+            await self._send(send, answer, cut=True)
             return
         await self._send(send, answer)
 
@@ -522,149 +498,139 @@ class SandboxApp:
                 answer = _Answer(200, body=f"{_MULTI_HEAD}{joined}]}}".encode())
         await self._finish(send, answer, fault, xml)
 
+    def _answers(self, pairs: list[tuple[str, int]]) -> list[SmsAnswer | None]:
+        """:func:`sms_answers` of valid SMS items now, their Waiting polls counted."""
+        return sms_answers(pairs, self._polls, init=self._init, config=self.config,
+                           elapsed=self._waiting_elapsed())  # fmt: skip
+
+    def _waiting_elapsed(self) -> float | None:
+        """:meth:`elapsed` when the config's waiting rule reads it (else None)."""
+        return None if self.config.waiting_seconds is None else self.elapsed()
+
     def _fragments(self, items: list[Any]) -> list[str] | int:
         """Each item's answer entry as a JSON text, or (``item_errors="request"``) the error
         code of the first bad item.
 
-        The hot path of the sandbox. A well-formed item (``+336``/``+337`` number, integer
-        message id, no field variants) is answered inline with ``_truth``'s formulas
-        (``sms_message_info``, ``item_hash``...) and an f-string; any other item takes
-        :meth:`_slow_entry`, which calls those functions. Tests check both against
-        :func:`~partner_async.sandbox.ground_truth`.
+        The hot path of the sandbox. Well-formed items (``+336``/``+337`` number, integer
+        message id, no field variants) are answered in runs: one :func:`sms_answers` call
+        per run of them and an f-string per entry. Any other item takes
+        :meth:`_slow_entry`, which answers by the same function, one item at a time.
         """
-        cfg = self.config
-        init = self._init
-        crc32 = zlib.crc32
-        fast = _FAST_FR
-        use_fast = not cfg.field_variants
-        polls = self._polls
-        variants = cfg.status_spellings == "variants"
-        not_found = self._not_found
-        waiting_polls = cfg.waiting_polls
-        waiting_seconds = cfg.waiting_seconds
-        elapsed = self.elapsed() if waiting_seconds is not None else None
-        t_nf, t_del, t_und = _T_NF, _T_DEL, _T_UND
-        s_del, s_und = KIND_STATUS[DEL], KIND_STATUS[UND]
-        date_base, date_span = DATE_BASE + 1, DATE_SPAN
+        fast = None if self.config.field_variants else match_fr_mobile
         dumps = orjson.dumps
         fragments: list[str] = []
-        append = fragments.append
+        run: list[tuple[str, int]] = []
         for item in items:
             try:
                 phone = item["phoneNumber"]
                 mid = item["messageId"]
-                ok = use_fast and type(mid) is int and fast(phone) is not None
+                ok = (
+                    fast is not None and type(mid) is int and mid <= MAX_MESSAGE_ID
+                    and fast(phone) is not None
+                )  # fmt: skip
             except (KeyError, TypeError, IndexError):
                 ok = False
-            if not ok:
-                entry = self._slow_entry(item)
-                if type(entry) is int:
-                    return entry
-                append(dumps(entry).decode())
+            if ok:
+                run.append((phone, mid))
                 continue
-            # sms_message_info and item_hash, inlined
-            e = ((mid ^ init) * 0x9E3779B1) & 0xFFFFFFFF
-            h = crc32(phone.encode(), e)
-            y = (h * 0x85EBCA6B) & 0xFFFFFFFF
-            u = y >> 16
-            if u < t_nf or not e & 0x1F00 or mid <= 0:
+            if run:
+                self._fast_entries(run, fragments)
+                run = []
+            entry = self._slow_entry(item)
+            if type(entry) is int:
+                return entry
+            fragments.append(dumps(entry).decode())
+        if run:
+            self._fast_entries(run, fragments)
+        return fragments
+
+    def _fast_entries(self, pairs: list[tuple[str, int]], fragments: list[str]) -> None:
+        """Append the JSON entries of well-formed items (as :meth:`_slow_entry` would
+        write them without field variants)."""
+        not_found = self._not_found
+        append = fragments.append
+        for (phone, mid), answer in zip(pairs, self._answers(pairs), strict=True):
+            if answer is None:
                 append(f'{{"success":false,"code":4,"phoneNumber":"{phone}",'
                        f'"messageId":{mid},"status":"{not_found}"}}')  # fmt: skip
                 continue
-            if u < t_del:
-                status = s_del
-                date = date_base + e % date_span + ((h >> 20) & 0x1FF)
-            elif u < t_und:
-                status = s_und
-                date = date_base + e % date_span + ((h >> 20) & 0x1FF)
-            else:
-                key = (phone, mid)
-                seen = polls.get(key, 0)
-                polls[key] = seen + 1
-                if (waiting_polls is not None and seen >= waiting_polls) or (
-                    elapsed is not None and waiting_seconds is not None
-                    and elapsed >= waiting_seconds
-                ):  # fmt: skip
-                    status = KIND_STATUS[waiting_outcome(h)]
-                    date = item_date(h, DATE_BASE + e % date_span, True)
-                else:
-                    status = WAITING
-                    date = DATE_BASE + e % date_span
-            if variants:
-                choices = STATUS_SPELLINGS[status]
-                status = choices[((y >> 8) & 0xFF) % len(choices)]
+            _, status, date, stop, spam, _ = answer
             append(
                 f'{{"success":true,"code":200,"phoneNumber":"{phone}","messageId":{mid},'
                 f'"status":"{status}","date":"{date}",'
-                f'"stopSms":"{"1" if (h & 0x3FF) < 20 else "0"}",'
-                f'"isSpam":"{"1" if ((h >> 10) & 0x3FF) < 10 else "0"}"}}'
+                f'"stopSms":"{"1" if stop else "0"}","isSpam":"{"1" if spam else "0"}"}}'
             )
-        return fragments
 
     def _slow_entry(self, item: Any) -> dict[str, Any] | int:
         """One item's entry by the book (any number format, field variants...), or
         (``item_errors="request"``) the request's error code for a bad item."""
         cfg = self.config
         raw_phone = item.get("phoneNumber") if isinstance(item, dict) else None
-        code, phone = normalize_phone(raw_phone)
-        if not code and item.get("messageId") is None:
-            code = 3
+        raw_mid = item.get("messageId") if isinstance(item, dict) else None
+        code, phone, mid = check_item(raw_phone, raw_mid)
         if code:
             if cfg.item_errors == "request":
                 return code
             if cfg.item_errors == "entry":
-                return self._bad_entry(code, raw_phone, item)
+                return self._bad_entry(code, raw_phone, raw_mid)
             # what the vendor's page answers its own sample request with
-            return self._bad_entry(4, raw_phone, item, self._not_found)
-        raw_mid = item.get("messageId")
-        mid = parse_message_id(raw_mid)
+            return self._bad_entry(4, raw_phone, raw_mid, self._not_found)
         echo = phone if cfg.normalize_numbers else raw_phone
-        if mid is None:
-            return {"success": False, "code": 4, "phoneNumber": echo, "messageId": raw_mid,
+        answer = None if mid is None else self._answers([(phone, mid)])[0]
+        if answer is None:
+            return {"success": False, "code": 4, "phoneNumber": echo,
+                    "messageId": raw_mid if mid is None else mid,
                     "status": self._not_found}  # fmt: skip
-        state = self._item_state(phone, mid)
-        if state is None:
-            return {"success": False, "code": 4, "phoneNumber": echo, "messageId": mid,
-                    "status": self._not_found}  # fmt: skip
-        status, date, stop, spam, y = state
+        _, status, date, stop, spam, variant = answer
         if not cfg.field_variants:
             return {"success": True, "code": 200, "phoneNumber": echo, "messageId": mid,
                     "status": status, "date": str(date), "stopSms": "1" if stop else "0",
                     "isSpam": "1" if spam else "0"}  # fmt: skip
-        as_bool = (y >> 6) & 1
+        as_bool = variant & VARIANT_BOOL_FLAGS
         return {
             "success": True, "code": 200, "phoneNumber": echo, "messageId": mid,
-            "status": status, "date": date if (y >> 7) & 1 else str(date),
-            "stopSMS" if (y >> 5) & 1 else "stopSms":
+            "status": status, "date": date if variant & VARIANT_UNIX_DATE else str(date),
+            "stopSMS" if variant & VARIANT_KEY else "stopSms":
                 stop if as_bool else ("1" if stop else "0"),
             "isSpam": spam if as_bool else ("1" if spam else "0"),
         }  # fmt: skip
 
-    def _item_state(self, phone: str, mid: int) -> tuple[str, int, bool, bool, int] | None:
-        """``(wire status, date, stop, spam, y)`` of a valid item now (a Waiting item's
-        poll counted), or None when it is not found: the rule of :func:`ground_truth`."""
-        exists, sent = sms_message_info(self._init, mid)
-        h, y = item_hash(self._init, phone, mid)
-        kind = sms_kind(y, exists)
-        if kind == NF:
-            return None
-        seen = 0
-        if kind == WAIT:
-            seen = self._polls.get((phone, mid), 0)
-            self._polls[(phone, mid)] = seen + 1
-        kind, waited = self._final(kind, h, seen)
-        date = sent if kind == WAIT else item_date(h, sent, waited)
-        return self._spell(y, KIND_STATUS[kind]), date, stop_flag(h), spam_flag(h), y
-
     def _bad_entry(
-        self, code: int, raw_phone: object, item: object, text: str | None = None
+        self, code: int, raw_phone: object, mid: object, text: str | None = None
     ) -> dict[str, Any]:
-        mid = item.get("messageId") if isinstance(item, dict) else None
         phone = raw_phone if isinstance(raw_phone, (str, int)) else ""
         return {"success": False, "code": code, "phoneNumber": phone, "messageId": mid,
                 "status": text or self._messages[code]}  # fmt: skip
 
-    # ------------------------------------------------------------------ bulk-status
+    # ------------------------------------------------------------------ GET endpoints
+
+    async def _get(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
+        """bulk-status (SMS and Mail), message-status, bulk-status-by-tag and
+        statistics/cost-resume: the gate, then the endpoint's answer."""
+        xml = _wants_xml(query.get("_format"))
+        stop, fault = await self._gate(endpoint, query, xml)
+        if stop is not None:
+            await self._send(send, stop)
+            return
+
+        def arg(name: str) -> str:
+            return (query.get(name) or [""])[0].strip()
+
+        if endpoint in (SMS_BULK, MAIL_BULK):
+            raw_id = arg("messageId")
+            if not raw_id:
+                answer = self._error(3, xml)
+            elif endpoint == SMS_BULK:
+                answer = self._sms_bulk(raw_id, xml)
+            else:
+                answer = self._mail_bulk(raw_id, xml)
+        elif endpoint == MESSAGE:
+            answer = self._message_status(arg("phoneNumber"), arg("messageId"), xml)
+        elif endpoint == TAG:
+            answer = self._tag_status(arg("tag"), xml)
+        else:
+            answer = self._cost_resume(arg("interval"), arg("from"), arg("to"), xml)
+        await self._finish(send, answer, fault, xml)
 
     async def _gate(
         self, endpoint: str, query: dict[str, list[str]], xml: bool
@@ -682,31 +648,7 @@ class SandboxApp:
         fault, _number, early = await self._start_fault(xml)
         return early, fault
 
-    async def _bulk_status(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
-        xml = _wants_xml(query.get("_format"))
-        stop, fault = await self._gate(endpoint, query, xml)
-        if stop is not None:
-            await self._send(send, stop)
-            return
-        raw_id = (query.get("messageId") or [""])[0].strip()
-        if not raw_id:
-            answer = self._error(3, xml)
-        elif endpoint == SMS_BULK:
-            answer = self._sms_bulk(raw_id, xml)
-        else:
-            answer = self._mail_bulk(raw_id, xml)
-        await self._finish(send, answer, fault, xml)
-
-    def _final(self, kind: int, h: int, seen: int) -> tuple[int, bool]:
-        if kind != WAIT:
-            return kind, False
-        elapsed = None if self.config.waiting_seconds is None else self.elapsed()
-        return resolve_waiting(kind, h, seen, elapsed, self.config)
-
-    def _spell(self, y: int, status: str) -> str:
-        if self.config.status_spellings == "variants":
-            return spelling(y, status)
-        return status
+    # ------------------------------------------------------------------ bulk-status
 
     def _sms_bulk(self, raw_id: str, xml: bool) -> _Answer:
         mid = parse_message_id(raw_id)
@@ -725,35 +667,21 @@ class SandboxApp:
 
     def _sms_entries(self, mid: int) -> list[dict[str, Any]] | None:
         """The bulk-status entries of every recipient of SMS ``mid``, or None (code 4)."""
-        if mid not in self._sms_recipients:
-            if len(self._sms_recipients) > _CACHE_LIMIT:
-                self._sms_recipients.clear()
-            self._sms_recipients[mid] = sms_recipients(self._init, mid)
-        phones = self._sms_recipients[mid]
+        phones = _cached(self._sms_recipients, mid, sms_recipients, self._init)
         if phones is None:
             return None
-        _, sent = sms_message_info(self._init, mid)
         fields = self.config.field_variants
         entries: list[dict[str, Any]] = []
-        for phone in phones:
-            h, y = item_hash(self._init, phone, mid)
-            kind = sms_kind(y, True)
-            seen = 0
-            if kind == WAIT:
-                seen = self._polls.get((phone, mid), 0)
-                self._polls[(phone, mid)] = seen + 1
-            kind, waited = self._final(kind, h, seen)
-            date = sent if kind == WAIT else item_date(h, sent, waited)
-            stop = stop_flag(h)
-            entry: dict[str, Any] = {
-                "phoneNumber": phone,
-                "status": self._spell(y, KIND_STATUS[kind]),
-            }
+        for phone, answer in zip(phones, self._answers([(p, mid) for p in phones]), strict=True):
+            if answer is None:  # pragma: no cover - a recipient is always found
+                raise AssertionError(f"recipient {phone} of {mid} not found")
+            _, status, date, stop, _spam, variant = answer
+            entry: dict[str, Any] = {"phoneNumber": phone, "status": status}
             if fields:
-                entry["stopSms" if (y >> 5) & 1 else "stopSMS"] = (
-                    ("1" if stop else "0") if (y >> 6) & 1 else stop
+                entry["stopSms" if variant & VARIANT_KEY else "stopSMS"] = (
+                    ("1" if stop else "0") if variant & VARIANT_BOOL_FLAGS else stop
                 )
-                entry["date"] = date if (y >> 7) & 1 else str(date)
+                entry["date"] = date if variant & VARIANT_UNIX_DATE else str(date)
             else:
                 entry["stopSMS"] = stop
                 entry["date"] = str(date)
@@ -761,36 +689,27 @@ class SandboxApp:
         return entries
 
     def _mail_bulk(self, raw_id: str, xml: bool) -> _Answer:
-        if raw_id not in self._mail_recipients:
-            if len(self._mail_recipients) > _CACHE_LIMIT:
-                self._mail_recipients.clear()
-            self._mail_recipients[raw_id] = mail_recipients(self._init, raw_id)
-        recipients = self._mail_recipients[raw_id]
+        recipients = _cached(self._mail_recipients, raw_id, mail_recipients, self._init)
         if recipients is None:
             return self._error(4, xml)
-        _, sent = mail_message_info(self._init, raw_id)
-        fields = self.config.field_variants
+        cfg = self.config
+        answers = mail_answers((email for email, _ in recipients), raw_id, self._mail_polls,
+                               init=self._init, config=cfg,
+                               elapsed=self._waiting_elapsed())  # fmt: skip
         entries: list[dict[str, Any]] = []
-        hashes = [mail_item_hash(self._init, email, raw_id) for email, _ in recipients]
-        seen = self._mail_polls.get(raw_id, 0)
-        if any(mail_kind(y) == WAIT for _, y in hashes):
-            self._mail_polls[raw_id] = seen + 1
-        for (email, token), (h, y) in zip(recipients, hashes, strict=True):
-            kind, waited = self._final(mail_kind(y), h, seen)
-            date = sent if kind == WAIT else item_date(h, sent, waited)
-            stop = stop_flag(h)
-            if fields:
+        for (email, token), (_, status, date, stop, variant) in zip(
+            recipients, answers, strict=True
+        ):
+            if cfg.field_variants:
                 entries.append({
-                    "email": email, "token": token,
-                    "status": self._spell(y, KIND_STATUS[kind]),
-                    "cost": 1 if (y >> 5) & 1 else "1",
-                    "stopMail": ("1" if stop else "0") if (y >> 6) & 1 else stop,
-                    "date": date if (y >> 7) & 1 else str(date),
+                    "email": email, "token": token, "status": status,
+                    "cost": 1 if variant & VARIANT_KEY else "1",
+                    "stopMail": ("1" if stop else "0") if variant & VARIANT_BOOL_FLAGS else stop,
+                    "date": date if variant & VARIANT_UNIX_DATE else str(date),
                 })  # fmt: skip
             else:
                 entries.append({
-                    "email": email, "token": token,
-                    "status": self._spell(y, KIND_STATUS[kind]),
+                    "email": email, "token": token, "status": status,
                     "cost": 1, "stopMail": stop, "date": str(date),
                 })  # fmt: skip
         self.stats.bulk_recipients += len(entries)
@@ -800,37 +719,17 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ single requests
 
-    async def _single(self, endpoint: str, query: dict[str, list[str]], send: Send) -> None:
-        """message-status, bulk-status-by-tag and statistics/cost-resume."""
-        xml = _wants_xml(query.get("_format"))
-        stop, fault = await self._gate(endpoint, query, xml)
-        if stop is not None:
-            await self._send(send, stop)
-            return
-
-        def arg(name: str) -> str:
-            return (query.get(name) or [""])[0].strip()
-
-        if endpoint == MESSAGE:
-            answer = self._message_status(arg("phoneNumber"), arg("messageId"), xml)
-        elif endpoint == TAG:
-            answer = self._tag_status(arg("tag"), xml)
-        else:
-            answer = self._cost_resume(arg("interval"), arg("from"), arg("to"), xml)
-        await self._finish(send, answer, fault, xml)
-
     def _message_status(self, raw_phone: str, raw_id: str, xml: bool) -> _Answer:
         if not raw_phone:
             return self._error(2, xml)
         if not raw_id:
             return self._error(3, xml)
-        code, phone = normalize_phone(raw_phone)
-        mid = parse_message_id(raw_id)
-        state = None if code or mid is None else self._item_state(phone, mid)
-        if state is None:
+        code, phone, mid = check_item(raw_phone, raw_id)
+        answer = None if code or mid is None else self._answers([(phone, mid)])[0]
+        if answer is None:
             return self._error(4, xml)
-        status, date, stop, _spam, y = state
-        unix_date = self.config.field_variants and (y >> 7) & 1
+        _, status, date, stop, _spam, variant = answer
+        unix_date = self.config.field_variants and variant & VARIANT_UNIX_DATE
         result = {
             "success": True,
             "code": 200,
@@ -886,6 +785,16 @@ class SandboxApp:
         result = {"success": True, "datas": [row.wire() for row in rows]}
         body, content_type = render(result, xml)
         return _Answer(200, body=body, content_type=content_type)
+
+
+def _cached(cache: dict[_K, _V], key: _K, make: Callable[[int, _K], _V], init: int) -> _V:
+    """``cache[key]``, made by ``make(init, key)`` the first time (the cache is emptied
+    when it outgrows ``_CACHE_LIMIT``)."""
+    if key not in cache:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = make(init, key)
+    return cache[key]
 
 
 def _month_before(month: tuple[int, int], count: int) -> tuple[int, int]:

@@ -5,6 +5,11 @@ of how many times the item was polled and how long the app has run), so a test c
 in advance exactly what the sandbox will answer. The hashing is ``zlib.crc32`` and
 integer multiplications: stable across processes and platforms (unlike ``hash()``).
 
+One rule per product answers everything: :func:`sms_answers` for every SMS item (the
+app's multi-status fast and slow paths, message-status, bulk-status, bulk-status-by-tag,
+and :func:`ground_truth`), :func:`mail_answers` for every Mail recipient (the Mail
+bulk-status endpoint and :func:`mail_ground_truth`). The app only renders what they say.
+
 The status mix, over random items of existing messages and missing ones alike: about
 70% ``Delivered``, 12% ``Not delivered``, 10% ``Waiting``, 8% not found (code 4). About
 3% (1 in 32) of message ids do not exist at all: every item of such a message is not
@@ -15,14 +20,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import attrs
 
-if TYPE_CHECKING:
-    from ._config import SandboxConfig
+from ._config import SandboxConfig
 
 __all__ = [
     "STATUS_SPELLINGS",
@@ -105,8 +108,13 @@ VENDOR_WORDING: Mapping[str, frozenset[int]] = MappingProxyType(
 # ---------------------------------------------------------------------------------------
 # hashing
 
+_M32 = 0xFFFFFFFF
 _M64 = (1 << 64) - 1
 _crc32 = zlib.crc32
+
+_MID_SCRAMBLE = 0x9E3779B1  # a message id's 32-bit hash: ((id ^ seed hash) * this) mod 2**32
+_Y_SCRAMBLE = 0x85EBCA6B  # an item's second hash y: (h * this) mod 2**32
+_EXISTS_BITS = 0x1F00  # a message whose hash has none of these bits does not exist (1 in 32)
 
 # item kinds
 NF, DEL, UND, WAIT = 0, 1, 2, 3
@@ -127,6 +135,31 @@ DATE_BASE = 1_500_000_000  # messages are "sent" between mid-2017 and mid-2022
 DATE_SPAN = 157_680_000
 WAIT_EXTRA = 600  # a Waiting item that turns final is dated this much later
 
+# Fields of an item's hashes (h, y), read by sms_answers and mail_answers only:
+#   y >> 16: status bucket (16 bits, against the thresholds above);
+#   (y >> _SPELL_SHIFT) & 0xFF: which spelling of the status (status_spellings="variants");
+#   (y >> _VARIANT_SHIFT) & 7: the VARIANT_* bits;
+#   h & _FLAG_MASK < _STOP_BELOW: stop (~2%);
+#   (h >> _SPAM_SHIFT) & _FLAG_MASK < _SPAM_BELOW: spam (~1%);
+#   1 + (h >> _DELAY_SHIFT) & _DELAY_MASK: seconds from sending to the report;
+#   h >> _OUTCOME_SHIFT < _DELIVERED_BELOW: a Waiting item ends Delivered (75%), else Not delivered.
+_SPELL_SHIFT = 8
+_VARIANT_SHIFT = 5
+_FLAG_MASK = 0x3FF
+_STOP_BELOW = 20
+_SPAM_SHIFT = 10
+_SPAM_BELOW = 10
+_DELAY_SHIFT = 20
+_DELAY_MASK = 0x1FF
+_OUTCOME_SHIFT = 29
+_DELIVERED_BELOW = 6
+
+#: Bits of an answer's ``variant``: which documented form of its fields an item's entries
+#: take under ``field_variants=True``; each endpoint maps them onto its own fields.
+VARIANT_KEY = 1  # the stop key's other spelling (stopSMS / stopSms); Mail: cost as a number
+VARIANT_BOOL_FLAGS = 2  # the flags' other form: JSON booleans or "0"/"1"
+VARIANT_UNIX_DATE = 4  # the date as a JSON number (message-status: Unix time, not local)
+
 
 def mix(h: int) -> int:
     """A 64-bit finalizer (splitmix64-like) spreading a 32-bit CRC over 64 bits."""
@@ -141,120 +174,167 @@ def seed_init(seed: int) -> int:
     return _crc32(b"partner-async-sandbox:%d" % seed)
 
 
-def mid_mix(init: int, message_id: int) -> int:
-    """A message id's 32-bit hash (the CRC initial value of its items)."""
-    return ((message_id ^ init) * 0x9E3779B1) & 0xFFFFFFFF
-
-
 def sms_message_info(init: int, message_id: int) -> tuple[bool, int]:
     """(exists, sent timestamp) of an SMS message id (ids <= 0 never exist; 1 in 32
-    others does not exist either)."""
-    e = mid_mix(init, message_id)
-    return (message_id > 0 and (e & 0x1F00) != 0), DATE_BASE + e % DATE_SPAN
+    others does not exist either): what :func:`sms_answers` works out per item."""
+    e = ((message_id ^ init) * _MID_SCRAMBLE) & _M32
+    return (message_id > 0 and (e & _EXISTS_BITS) != 0), DATE_BASE + e % DATE_SPAN
 
 
 def mail_message_info(init: int, message_id: str) -> tuple[bool, int]:
     """(exists, sent timestamp) of a Mail message id (1 in 32 does not exist)."""
-    e = mix(_crc32(b"mail-msg|" + message_id.encode("utf-8", "replace"), init)) & 0xFFFFFFFF
-    return (bool(message_id) and (e & 0x1F00) != 0), DATE_BASE + e % DATE_SPAN
+    e = mix(_crc32(b"mail-msg|" + message_id.encode("utf-8", "replace"), init)) & _M32
+    return (bool(message_id) and (e & _EXISTS_BITS) != 0), DATE_BASE + e % DATE_SPAN
 
 
-def item_hash(init: int, phone: str, message_id: int) -> tuple[int, int]:
-    """The two 32-bit hashes ``(h, y)`` of one (international number, message id) item.
-
-    Cheap on purpose, as it runs for every multi-status item (the app inlines this exact
-    formula): ``h`` is the CRC-32 of the number started from the message id's hash, ``y``
-    a multiplicative scramble of ``h`` (so the status does not depend linearly on it).
-    """
-    h = _crc32(phone.encode(), ((message_id ^ init) * 0x9E3779B1) & 0xFFFFFFFF)
-    return h, (h * 0x85EBCA6B) & 0xFFFFFFFF
+def _after_waiting(h: int) -> int:
+    """What a Waiting item turns into once final: DEL (75%) or UND."""
+    return DEL if (h >> _OUTCOME_SHIFT) < _DELIVERED_BELOW else UND
 
 
-def mail_item_hash(init: int, email: str, message_id: str) -> tuple[int, int]:
-    """The two 32-bit hashes ``(h, y)`` of one (email, message id) mail recipient."""
-    h = _crc32(f"mail|{email}|{message_id}".encode("utf-8", "replace"), init)
-    return h, (h * 0x85EBCA6B) & 0xFFFFFFFF
-
-
-# Fields of an item's hashes (h, y):
-#   y >> 16: status bucket (16 bits); (y >> 8) & 0xFF: status spelling;
-#   (y >> 5) & 7: field variants (stop key, flag style, date style);
-#   h & 0x3FF: stop flag; (h >> 10) & 0x3FF: spam flag; (h >> 20) & 0x1FF: delivery
-#   delay in seconds; h >> 29: how a Waiting item ends.
-
-
-def sms_kind(y: int, exists: bool) -> int:
-    """The item's kind before any poll: NF, DEL, UND or WAIT."""
-    if not exists:
-        return NF
-    u = y >> 16
-    if u < _T_NF:
-        return NF
-    if u < _T_DEL:
-        return DEL
-    if u < _T_UND:
-        return UND
-    return WAIT
-
-
-def mail_kind(y: int) -> int:
-    """A mail recipient's kind before any poll: DEL, UND or WAIT."""
-    u = y >> 16
-    return DEL if u < _TM_DEL else UND if u < _TM_UND else WAIT
-
-
-def waiting_outcome(h: int) -> int:
-    """What a Waiting item turns into: DEL (75%) or UND."""
-    return DEL if (h >> 29) < 6 else UND
-
-
-def item_date(h: int, sent: int, waited: bool) -> int:
-    """The report date of an item of a message sent at ``sent``."""
-    return sent + 1 + ((h >> 20) & 0x1FF) + (WAIT_EXTRA if waited else 0)
-
-
-def stop_flag(h: int) -> bool:
-    """~2% of recipients asked to stop."""
-    return (h & 0x3FF) < 20
-
-
-def spam_flag(h: int) -> bool:
-    """~1% of messages were flagged as spam."""
-    return ((h >> 10) & 0x3FF) < 10
-
-
-def spelling(y: int, canonical: str) -> str:
-    """The deterministic spelling variant of ``canonical`` for the item of hash ``y``."""
+def _spelling(y: int, canonical: str) -> str:
+    """The deterministic spelling of ``canonical`` for the item of hash ``y``."""
     choices = STATUS_SPELLINGS[canonical]
-    return choices[((y >> 8) & 0xFF) % len(choices)]
+    return choices[((y >> _SPELL_SHIFT) & 0xFF) % len(choices)]
 
 
-def is_final(polls: int, elapsed: float | None, config: SandboxConfig | None) -> bool:
-    """Whether a Waiting item answered ``polls`` times before, ``elapsed`` s after the
-    app started, is final now."""
-    waiting_polls = 2 if config is None else config.waiting_polls
-    waiting_seconds = None if config is None else config.waiting_seconds
-    if waiting_polls is not None and polls >= waiting_polls:
-        return True
-    return waiting_seconds is not None and elapsed is not None and elapsed >= waiting_seconds
+def _waiting_rule(config: SandboxConfig, elapsed: float | None) -> tuple[int | None, bool]:
+    """``(waiting_polls, timed_out)``: a Waiting item answered ``seen`` times before is
+    final now when ``timed_out`` or ``seen >= waiting_polls``."""
+    seconds = config.waiting_seconds
+    return config.waiting_polls, seconds is not None and elapsed is not None and elapsed >= seconds
 
 
-def resolve_waiting(
-    kind: int, h: int, polls: int, elapsed: float | None, config: SandboxConfig | None
-) -> tuple[int, bool]:
-    """``(kind, waited)``: a Waiting item's final kind once :func:`is_final` says so.
+#: What a found SMS item answers: ``(kind, wire status, date, stop, spam, variant)``.
+SmsAnswer = tuple[int, str, int, bool, bool, int]
 
-    The one rule both the app and :func:`ground_truth` answer by.
+#: What a Mail recipient answers: ``(kind, wire status, date, stop, variant)``.
+MailAnswer = tuple[int, str, int, bool, int]
+
+
+def sms_answers(
+    pairs: Iterable[tuple[str, int]],
+    polls: MutableMapping[tuple[str, int], int],
+    *,
+    init: int,
+    config: SandboxConfig,
+    elapsed: float | None = None,
+) -> list[SmsAnswer | None]:
+    """THE rule of every SMS answer: what each valid item answers now, in order.
+
+    Multi-status (the fast and the slow path), message-status, bulk-status,
+    bulk-status-by-tag and :func:`ground_truth` all answer by this function.
+
+    Args:
+        pairs: ``(international number, integer message id)`` items (see :func:`check_item`).
+        polls: how many times each item was answered while Waiting; each Waiting item's
+            count goes up by one here (the count before it is its poll number).
+        init: :func:`seed_init` of the seed.
+        config: the waiting rules (``waiting_polls``, ``waiting_seconds``) and
+            ``status_spellings``.
+        elapsed: seconds since the app started (read only with ``waiting_seconds``).
+
+    Returns:
+        None for an item not found (code 4), else ``(kind, wire status, date, stop, spam,
+        variant)``: kind DEL, UND or WAIT after this poll, the status as sent, the
+        report's Unix date, the stop and spam flags, the item's ``VARIANT_*`` bits.
+
+    Batched because every multi-status item of a request goes through one loop here:
+    the sandbox's hot path, written out without a call per item.
     """
-    if kind == WAIT and is_final(polls, elapsed, config):
-        return waiting_outcome(h), True
-    return kind, False
+    waiting_polls, timed_out = _waiting_rule(config, elapsed)
+    variants = config.status_spellings == "variants"
+    # every constant read per item as a local (a global costs a lookup per read)
+    crc32, m32, span, base = _crc32, _M32, DATE_SPAN, DATE_BASE
+    mid_scramble, y_scramble, exists_bits = _MID_SCRAMBLE, _Y_SCRAMBLE, _EXISTS_BITS
+    t_nf, t_del, t_und = _T_NF, _T_DEL, _T_UND
+    delay_shift, delay_mask, flag_mask = _DELAY_SHIFT, _DELAY_MASK, _FLAG_MASK
+    stop_below, spam_shift, spam_below = _STOP_BELOW, _SPAM_SHIFT, _SPAM_BELOW
+    variant_shift, statuses = _VARIANT_SHIFT, KIND_STATUS
+    answers: list[SmsAnswer | None] = []
+    append = answers.append
+    for phone, mid in pairs:
+        e = ((mid ^ init) * mid_scramble) & m32
+        h = crc32(phone.encode(), e)
+        y = (h * y_scramble) & m32
+        u = y >> 16
+        if u < t_nf or not e & exists_bits or mid <= 0:
+            append(None)
+            continue
+        sent = base + e % span
+        date = sent + 1 + ((h >> delay_shift) & delay_mask)
+        if u < t_del:
+            kind = DEL
+        elif u < t_und:
+            kind = UND
+        else:
+            key = (phone, mid)
+            seen = polls.get(key, 0)
+            polls[key] = seen + 1
+            if timed_out or (waiting_polls is not None and seen >= waiting_polls):
+                kind = _after_waiting(h)
+                date += WAIT_EXTRA
+            else:
+                kind, date = WAIT, sent
+        status = _spelling(y, statuses[kind]) if variants else statuses[kind]
+        append((
+            kind, status, date, (h & flag_mask) < stop_below,
+            ((h >> spam_shift) & flag_mask) < spam_below, (y >> variant_shift) & 7,
+        ))  # fmt: skip
+    return answers
+
+
+def mail_answers(
+    emails: Iterable[str],
+    message_id: str,
+    polls: MutableMapping[str, int],
+    *,
+    init: int,
+    config: SandboxConfig,
+    elapsed: float | None = None,
+) -> list[MailAnswer]:
+    """THE rule of every Mail answer: what each recipient of an existing e-mail answers
+    now, in order (the Mail bulk-status endpoint and :func:`mail_ground_truth`).
+
+    ``polls`` counts per message how many answers listed a Waiting recipient; the
+    message's count goes up by one here when one is Waiting. Returns
+    ``(kind, wire status, date, stop, variant)`` per recipient (see :func:`sms_answers`).
+    """
+    waiting_polls, timed_out = _waiting_rule(config, elapsed)
+    variants = config.status_spellings == "variants"
+    seen = polls.get(message_id, 0)
+    final = timed_out or (waiting_polls is not None and seen >= waiting_polls)
+    _, sent = mail_message_info(init, message_id)
+    waiting = False
+    answers: list[MailAnswer] = []
+    for email in emails:
+        h = _crc32(f"mail|{email}|{message_id}".encode("utf-8", "replace"), init)
+        y = (h * _Y_SCRAMBLE) & _M32
+        u = y >> 16
+        date = sent + 1 + ((h >> _DELAY_SHIFT) & _DELAY_MASK)
+        kind = DEL if u < _TM_DEL else UND if u < _TM_UND else WAIT
+        if kind == WAIT:
+            waiting = True
+            if final:
+                kind = _after_waiting(h)
+                date += WAIT_EXTRA
+            else:
+                date = sent
+        status = _spelling(y, KIND_STATUS[kind]) if variants else KIND_STATUS[kind]
+        answers.append(
+            (kind, status, date, (h & _FLAG_MASK) < _STOP_BELOW, (y >> _VARIANT_SHIFT) & 7)
+        )
+    if waiting:
+        polls[message_id] = seen + 1
+    return answers
 
 
 # ---------------------------------------------------------------------------------------
 # phone numbers
 
-_FAST_FR = re.compile(r"\+33[67]\d{8}", re.ASCII).fullmatch
+#: Matches a number already in the form :func:`normalize_phone` returns for a French
+#: mobile (``+336``/``+337`` and 8 digits): the multi-status fast path's test.
+match_fr_mobile = re.compile(r"\+33[67]\d{8}", re.ASCII).fullmatch
 _STRIP = str.maketrans("", "", " .-()/\t\u00a0")
 
 
@@ -269,7 +349,7 @@ def normalize_phone(raw: object) -> tuple[int, str]:
     numbers are checked for being mobiles: any well-formed foreign number is accepted.
     """
     if isinstance(raw, str):
-        if _FAST_FR(raw):
+        if match_fr_mobile(raw):
             return 0, raw
         if not raw.strip():
             return 2, raw
@@ -305,18 +385,33 @@ def normalize_phone(raw: object) -> tuple[int, str]:
 
 
 #: The largest message id (PHP's ``PHP_INT_MAX``): anything larger is no message's id.
-_MAX_MESSAGE_ID = 2**63 - 1
+MAX_MESSAGE_ID = 2**63 - 1
 
 
 def parse_message_id(raw: object) -> int | None:
     """An SMS message id as an int (ints and digit strings), or None if it is not one
     (also when it is larger than any id: a 5,000-digit id is "not found", never a crash)."""
     if isinstance(raw, int) and not isinstance(raw, bool):
-        return raw if raw <= _MAX_MESSAGE_ID else None
+        return raw if raw <= MAX_MESSAGE_ID else None
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
         value = int(raw)
-        return value if value <= _MAX_MESSAGE_ID else None
+        return value if value <= MAX_MESSAGE_ID else None
     return None
+
+
+def check_item(phone_number: object, message_id: object) -> tuple[int, str, int | None]:
+    """``(code, number, message id)`` of a multi-status or message-status item as sent.
+
+    Code 0 for a valid item (the number in international form; the message id as an
+    int, or None when it is no message's id: not found), else the item's error code: 2,
+    6 or 9 for the number (see :func:`normalize_phone`), 3 for a missing message id.
+    """
+    code, phone = normalize_phone(phone_number)
+    if code:
+        return code, phone, None
+    if message_id is None:
+        return 3, phone, None
+    return 0, phone, parse_message_id(message_id)
 
 
 # ---------------------------------------------------------------------------------------
@@ -382,16 +477,14 @@ class MailTruth:
     final: bool
 
 
+#: The config :func:`ground_truth` and its siblings assume when given none.
+_DEFAULT_CONFIG = SandboxConfig()
+
+
 def _resolve_seed(seed: int | None, config: SandboxConfig | None) -> int:
     if seed is not None:
         return seed
     return config.seed if config is not None else 0
-
-
-def _wire(y: int, canonical: str, config: SandboxConfig | None) -> str:
-    if config is not None and config.status_spellings == "variants":
-        return spelling(y, canonical)
-    return canonical
 
 
 def ground_truth(
@@ -421,48 +514,38 @@ def ground_truth(
     ``item_errors="not_found"``; their own code (2, 3, 6, 9) under ``"entry"`` or
     ``"request"`` (as an entry or as the whole request's error).
     """
-    language = config.language if config is not None else "en"
-    not_found = NOT_FOUND_FR if language == "fr" else NOT_FOUND_EN
-    code, phone = normalize_phone(phone_number)
-    if not code and message_id is None:
-        code = 3
+    cfg = config if config is not None else _DEFAULT_CONFIG
+    not_found = NOT_FOUND_FR if cfg.language == "fr" else NOT_FOUND_EN
+    code, phone, mid = check_item(phone_number, message_id)
     if code:
         echo = _echo_id(message_id)
-        if config is None or config.item_errors == "not_found":
+        if cfg.item_errors == "not_found":
             return Truth(phone, echo, False, 4, NOT_FOUND_EN, not_found, None, False, False,
                          True)  # fmt: skip
-        message = MESSAGES[language][code]
+        message = MESSAGES[cfg.language][code]
         return Truth(phone, echo, False, code, message, message, None, False, False, True)
-    mid = parse_message_id(message_id)
     if mid is None:
         return Truth(phone, _echo_id(message_id), False, 4, NOT_FOUND_EN, not_found, None,
                      False, False, True)  # fmt: skip
     init = seed_init(_resolve_seed(seed, config))
-    exists, sent = sms_message_info(init, mid)
-    h, y = item_hash(init, phone, mid)
-    kind = sms_kind(y, exists)
-    if kind == NF:
+    answer = sms_answers([(phone, mid)], {(phone, mid): polls}, init=init, config=cfg,
+                         elapsed=elapsed)[0]  # fmt: skip
+    if answer is None:
         return Truth(phone, mid, False, 4, NOT_FOUND_EN, not_found, None, False, False, True)
-    kind, waited = resolve_waiting(kind, h, polls, elapsed, config)
-    canonical = KIND_STATUS[kind]
-    return Truth(
-        phone,
-        mid,
-        True,
-        200,
-        canonical,
-        _wire(y, canonical, config),
-        sent if kind == WAIT else item_date(h, sent, waited),
-        stop_flag(h),
-        spam_flag(h),
-        kind != WAIT,
-    )
+    kind, wire_status, date, stop, spam, _variant = answer
+    return Truth(phone, mid, True, 200, KIND_STATUS[kind], wire_status, date, stop, spam,
+                 kind != WAIT)  # fmt: skip
 
 
 def _echo_id(message_id: object) -> int | str | None:
     if message_id is None or isinstance(message_id, (int, str)):
         return message_id
     return str(message_id)
+
+
+def _found(init: int, phone: str, message_id: int) -> bool:
+    """Whether the item of an existing message is found (its first answer is not None)."""
+    return sms_answers([(phone, message_id)], {}, init=init, config=_DEFAULT_CONFIG)[0] is not None
 
 
 def sms_recipients(init: int, message_id: int) -> list[str] | None:
@@ -478,7 +561,7 @@ def sms_recipients(init: int, message_id: int) -> list[str] | None:
         y = mix(_crc32(b"sms-rcpt|%d|%d" % (message_id, i), init))
         i += 1
         phone = f"+33{6 + (y & 1)}{(y >> 1) % 100_000_000:08d}"
-        if phone in seen or sms_kind(item_hash(init, phone, message_id)[1], True) == NF:
+        if phone in seen or not _found(init, phone, message_id):
             continue
         seen.add(phone)
         phones.append(phone)
@@ -556,20 +639,18 @@ def mail_ground_truth(
     tokens = dict(found)
     if email not in tokens:
         return None
-    _, sent = mail_message_info(init, mid)
-    h, y = mail_item_hash(init, email, mid)
-    kind = mail_kind(y)
-    kind, waited = resolve_waiting(kind, h, polls, elapsed, config)
-    canonical = KIND_STATUS[kind]
+    cfg = config if config is not None else _DEFAULT_CONFIG
+    answer = mail_answers([email], mid, {mid: polls}, init=init, config=cfg, elapsed=elapsed)[0]
+    kind, wire_status, date, stop, _variant = answer
     return MailTruth(
         email=email,
         message_id=mid,
         token=tokens[email],
-        status=canonical,
-        wire_status=_wire(y, canonical, config),
+        status=KIND_STATUS[kind],
+        wire_status=wire_status,
         cost=1,
-        stop_mail=stop_flag(h),
-        date=sent if kind == WAIT else item_date(h, sent, waited),
+        stop_mail=stop,
+        date=date,
         final=kind != WAIT,
     )
 
