@@ -126,3 +126,19 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.time += max(seconds, 0.0)
         await anyio.lowlevel.checkpoint()
+
+
+def count_sends(monkeypatch: Any) -> list[httpx.Request]:
+    """Every request that goes through ``httpx.AsyncClient.send`` from now on (the
+    monkeypatch undoes it): the SDK's own pool under asyncio bypasses ``send``."""
+    sent: list[httpx.Request] = []
+    real_send = httpx.AsyncClient.send
+
+    async def counting_send(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any
+    ) -> httpx.Response:
+        sent.append(request)
+        return await real_send(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", counting_send)
+    return sent

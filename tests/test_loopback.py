@@ -26,6 +26,7 @@ from partner_async import (
 )
 from partner_async.sandbox import FaultConfig, SandboxConfig, SandboxServer, ground_truth
 
+from ._fakes import count_sends
 from .test_sandbox_e2e import assert_matches_truth, random_queries
 
 pytestmark = pytest.mark.anyio
@@ -225,16 +226,7 @@ def slow_first_server() -> Iterator[SandboxServer]:
 async def test_own_pool_skips_httpx_objects_under_asyncio_and_respx_still_mocks(
     faulty_server: SandboxServer, monkeypatch: pytest.MonkeyPatch, anyio_backend_name: str
 ) -> None:
-    sent: list[httpx.Request] = []
-    real_send = httpx.AsyncClient.send
-
-    async def counting_send(
-        self: httpx.AsyncClient, request: httpx.Request, **kwargs: object
-    ) -> httpx.Response:
-        sent.append(request)
-        return await real_send(self, request, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(httpx.AsyncClient, "send", counting_send)
+    sent = count_sends(monkeypatch)
     queries = random_queries(1200, seed=8)
     async with SMSPartnerClient(
         api_key="sandbox", base_url=faulty_server.sms_base_url, max_concurrency=2

@@ -24,7 +24,7 @@ from partner_async import AuthenticationError, MultiStatusResult, SMSPartnerClie
 from partner_async._transport import AiohttpTransport
 from partner_async.sandbox import SandboxConfig, SandboxServer
 
-from ._fakes import API_KEY, FakeAPI
+from ._fakes import API_KEY, FakeAPI, count_sends
 from .test_sandbox_e2e import assert_matches_truth, random_queries
 
 pytestmark = pytest.mark.anyio
@@ -197,16 +197,7 @@ async def test_a_connection_error_is_caused_by_an_httpx_error_on_both_backends()
 async def test_respx_sees_every_request_and_passes_the_rest_to_the_sdk_pool(
     server: SandboxServer, monkeypatch: pytest.MonkeyPatch, anyio_backend_name: str
 ) -> None:
-    sends: list[httpx.Request] = []
-    real_send = httpx.AsyncClient.send
-
-    async def counting_send(
-        self: httpx.AsyncClient, request: httpx.Request, **kwargs: object
-    ) -> httpx.Response:
-        sends.append(request)
-        return await real_send(self, request, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(httpx.AsyncClient, "send", counting_send)
+    sends = count_sends(monkeypatch)
     queries = random_queries(700, seed=14)
     with respx.mock(using="httpx") as router:  # entered before the client exists
         passed = router.post(f"{server.sms_base_url}/multi-status").pass_through()
