@@ -297,7 +297,10 @@ class _Client(Generic[R]):
     ) -> tuple[RetryPolicy, Timeout]:
         policy = self.retry
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+            try:
+                policy = attrs.evolve(policy, max_retries=max_retries)
+            except (TypeError, ValueError) as exc:  # as with_options and the constructor
+                raise ConfigurationError(str(exc)) from None
         return policy, self.timeout if isinstance(timeout, _NotGiven) else timeout
 
     def _request_settings(

@@ -3,7 +3,10 @@ override the client's defaults (and those of a ``with_options`` client) for that
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 import httpx
@@ -11,6 +14,7 @@ import pytest
 import respx
 
 from partner_async import (
+    ConfigurationError,
     MailPartnerClient,
     RateLimitError,
     RequestTimeoutError,
@@ -143,3 +147,24 @@ async def test_cost_statistics_does_not_wait_for_its_turn_past_the_deadline(
         assert route.call_count == 5 and clock.time == 1000.0
         await c.cost_statistics("last_month")  # waits its turn (60 s after the first)
         assert route.call_count == 6 and clock.time == 1060.0
+
+
+@pytest.mark.parametrize("bad", [-1, "3", 1.5])
+async def test_a_bad_max_retries_is_a_configuration_error_on_every_call(
+    router: respx.MockRouter, bad: Any
+) -> None:
+    """As with_options and the constructor say it, naming the value, before any request."""
+    async with (
+        SMSPartnerClient(API_KEY, base_url=SMS_BASE) as sms,
+        MailPartnerClient(API_KEY, base_url=MAIL_BASE) as mail,
+    ):
+        calls: list[Callable[[], Awaitable[object]]] = [
+            functools.partial(call, sms if cls is SMSPartnerClient else mail, max_retries=bad)
+            for _, _, cls, call in ENDPOINTS.values()
+        ]
+        calls.append(functools.partial(sms.multi_status, [("+33612345678", 1)], max_retries=bad))
+        calls.append(functools.partial(sms.status, "+33612345678", 1, max_retries=bad))
+        for call in calls:
+            with pytest.raises(ConfigurationError, match=f"max_retries.*{re.escape(repr(bad))}"):
+                await call()
+    assert not router.calls
