@@ -60,7 +60,7 @@ from ._normalize import (
 from ._pacing import WindowPacer
 from ._pipeline import Deliver, ProgressCallback, ProgressTracker, run_pipeline, stream_batches
 from ._reports import CostInterval, CostStatistics, MessageStatus, TagStatusReport
-from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, StatusUpdate
+from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._runner import (
     BatchSettings,
@@ -434,6 +434,15 @@ def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> boo
     if type(outcome) is StatusResult:
         return not outcome.is_final
     return type(outcome) is Unresolved and outcome.reason in retryable
+
+
+def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:
+    """``progress`` receiving its snapshots with ``round=number``."""
+
+    def report(snapshot: Progress) -> None:
+        progress(attrs.evolve(snapshot, round=number))
+
+    return report
 
 
 def _as_list(items: Iterable[Any]) -> list[Any]:
@@ -924,7 +933,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             round_number += 1
             again = await self.multi_status(
                 [(o.query.phone_number, o.query.message_id) for o in pending],
-                progress=progress,
+                progress=None if progress is None else _in_round(progress, round_number),
                 deadline=max(end - clock.now(), 0.0),
             )
             _add_stats(results.stats, again.stats)

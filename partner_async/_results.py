@@ -73,6 +73,9 @@ class Progress:
         requests: requests this call sent, retries included.
         retries: retries this call made.
         unresolved: distinct queries of this call that ended unresolved so far.
+        round: the polling round of :meth:`~SMSPartnerClient.wait_for_final` the call
+            belongs to (0: the first pass over every query, then 1, 2 ...); 0 for every
+            other call. ``done`` and ``total`` count within the round.
     """
 
     done: int
@@ -81,6 +84,7 @@ class Progress:
     requests: int
     retries: int
     unresolved: int
+    round: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""

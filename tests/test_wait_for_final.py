@@ -11,6 +11,7 @@ import pytest
 
 from partner_async import (
     DeliveryStatus,
+    Progress,
     SMSPartnerClient,
     StatusResult,
     StatusUpdate,
@@ -59,6 +60,20 @@ async def test_waiting_items_are_followed_to_final(fake_api: FakeAPI) -> None:
         for u in updates
     )
     assert results.stats.requests == 4
+
+
+async def test_progress_names_the_polling_round(fake_api: FakeAPI) -> None:
+    p = phones(5)
+    fake_api.entry = waiting_until({p[1]: 1, p[2]: 3})
+    seen: list[Progress] = []
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, clock=FakeClock()) as c:
+        await c.wait_for_final(
+            [(x, 1) for x in p], deadline=3600, poll_interval=10, progress=seen.append
+        )
+        await c.multi_status([(p[0], 2)], progress=seen.append)  # any other call: round 0
+    assert [(s.round, s.done, s.total) for s in seen] == [
+        (0, 5, 5), (1, 2, 2), (2, 1, 1), (3, 1, 1), (0, 1, 1)
+    ]  # fmt: skip
 
 
 async def test_unknown_statuses_are_followed_like_waiting(fake_api: FakeAPI) -> None:

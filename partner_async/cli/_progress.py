@@ -33,6 +33,7 @@ __all__ = [
     "ProgressLike",
     "Reporter",
     "RichReporter",
+    "RoundProgressLike",
     "Rounds",
     "reporter",
 ]
@@ -51,6 +52,13 @@ class ProgressLike(Protocol):
     def retries(self) -> int: ...
     @property
     def unresolved(self) -> int: ...
+
+
+class RoundProgressLike(ProgressLike, Protocol):
+    """A snapshot of ``wait_for_final``: which polling round it counts."""
+
+    @property
+    def round(self) -> int: ...
 
 
 #: What follows the count and rate: text made from a snapshot.
@@ -250,7 +258,8 @@ class RichReporter(Reporter):
 
 class Rounds:
     """Adapts the progress of ``wait_for_final`` (one pass per polling round, each
-    counting from 0) to a :class:`Reporter`: one bar or log phase per round.
+    counting from 0, named by :attr:`Progress.round`) to a :class:`Reporter`: one bar or
+    log phase per round.
 
     Attributes:
         round: the current round (0 is the first pass over the whole input).
@@ -259,23 +268,21 @@ class Rounds:
 
     def __init__(self, reporter: Reporter, total: int | None, description: str) -> None:
         self._reporter = reporter
-        self._last_done: int | None = None
         self._started = time.monotonic()
         self._last_time = self._started
         self.round = 0
         self.first_pass_seconds: float | None = None
         reporter.start(description, total)
 
-    def __call__(self, progress: ProgressLike) -> None:
-        """Forward one snapshot, starting a new phase when a new round begins."""
+    def __call__(self, progress: RoundProgressLike) -> None:
+        """Forward one snapshot, starting a new phase when its round begins."""
         now = time.monotonic()
-        if self._last_done is not None and progress.done <= self._last_done:
+        if progress.round != self.round:
             if self.first_pass_seconds is None:
                 self.first_pass_seconds = self._last_time - self._started
-            self.round += 1
+            self.round = progress.round
             self._reporter.finish()
             self._reporter.start(f"re-poll {self.round}", progress.total)
-        self._last_done = progress.done
         self._last_time = now
         self._reporter(progress)
 

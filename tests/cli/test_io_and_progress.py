@@ -147,6 +147,7 @@ class Snapshot:
     requests: int = 1
     retries: int = 0
     unresolved: int = 0
+    round: int = 0
 
 
 def test_log_reporter_writes_lines(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,8 +173,9 @@ def test_rounds_split_phases() -> None:
             seen.append(("", progress.done))  # type: ignore[attr-defined]
 
     rounds = Rounds(Recorder(), 1000, "checking")
-    for done in (500, 1000, 100, 100):
-        rounds(Snapshot(done, None))
+    # rounds are named by the snapshots, not inferred from done going down
+    for done, round_number in ((500, 0), (1000, 0), (100, 1), (100, 2)):
+        rounds(Snapshot(done, None, round=round_number))
     rounds.finish()
     assert seen == [
         ("checking", -1), ("", 500), ("", 1000),
