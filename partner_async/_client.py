@@ -45,9 +45,9 @@ from ._limits import RequestLimiter, Slot
 from ._models import (
     MailBulkReport,
     SMSBulkReport,
-    StatusResult,
     Unresolved,
     UnresolvedReason,
+    public,
     replaces,
 )
 from ._normalize import (
@@ -60,7 +60,16 @@ from ._normalize import (
 from ._pacing import WindowPacer
 from ._pipeline import Deliver, ProgressCallback, ProgressTracker, run_pipeline, stream_batches
 from ._reports import CostInterval, CostStatistics, MessageStatus, TagStatusReport
-from ._results import BatchResult, CallStats, MultiStatusResult, Outcome, Progress, StatusUpdate
+from ._results import (
+    Answer,
+    BatchResult,
+    CallStats,
+    MultiStatusResult,
+    Outcome,
+    Progress,
+    StatusUpdate,
+    answers_of,
+)
 from ._retry import RetryPolicy
 from ._runner import (
     BatchSettings,
@@ -430,10 +439,10 @@ class _BorrowedTransport:
 _RETRYABLE_REASONS = frozenset(r for r in UnresolvedReason if r.is_transient)
 
 
-def _needs_poll(outcome: Outcome, retryable: frozenset[UnresolvedReason]) -> bool:
-    if type(outcome) is StatusResult:
-        return not outcome.is_final
-    return type(outcome) is Unresolved and outcome.reason in retryable
+def _needs_poll(outcome: Answer, retryable: frozenset[UnresolvedReason]) -> bool:
+    if isinstance(outcome, Unresolved):
+        return outcome.reason in retryable
+    return not outcome.is_final
 
 
 def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:
@@ -449,7 +458,7 @@ def _as_list(items: Iterable[Any]) -> list[Any]:
     return items if isinstance(items, list) else list(items)
 
 
-def _place(outcomes: list[Outcome | None], batch: Batch, sent: list[Outcome]) -> None:
+def _place(outcomes: list[Answer | None], batch: Batch, sent: list[Answer]) -> None:
     """Put a batch's outcomes (sent queries, then invalid ones) into their slots."""
     slots = batch.slots
     if slots and slots[-1] - slots[0] == len(slots) - 1:  # consecutive slots
@@ -595,7 +604,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 stats: CallStats,
                 slot: Slot,
                 deadline: float | None,
-            ) -> list[Outcome]:
+            ) -> list[Answer]:
                 batch_settings = (
                     settings if deadline is None else attrs.evolve(settings, deadline=deadline)
                 )
@@ -666,7 +675,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         (outcome,) = await self._coalescer.lookup(
             options, send, (key,), CallStats(), self._deadline_at(deadline)
         )
-        return outcome
+        return public(outcome)  # type: ignore[no-any-return]
 
     async def multi_status(
         self,
@@ -733,9 +742,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             return await self._small_call(head, builder, tracker, timeout, max_retries, deadline_at)
 
         settings = self._settings(timeout, max_retries, deadline_at)
-        outcomes: list[Outcome | None] = []
+        outcomes: list[Answer | None] = []
 
-        async def collect(batch: Batch, sent: list[Outcome]) -> None:
+        async def collect(batch: Batch, sent: list[Answer]) -> None:
             if len(outcomes) < builder.distinct:
                 outcomes.extend([None] * (builder.distinct - len(outcomes)))
             _place(outcomes, batch, sent)
@@ -769,11 +778,11 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         full = builder.extend(items)
         stats.queries = builder.position
         batch = full[0] if full else builder.flush()
-        outcomes: list[Outcome | None] = [None] * builder.distinct
+        outcomes: list[Answer | None] = [None] * builder.distinct
         if batch is not None:
             for slot, outcome in batch.settled:
                 outcomes[slot] = outcome
-            sent: list[Outcome] = []
+            sent: list[Answer] = []
             scope = self._call_scope()
             try:
                 with scope:
@@ -794,15 +803,15 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             tracker.batch_done(batch, sent)
         return self._result(outcomes, builder)
 
-    def _result(self, outcomes: list[Outcome | None], builder: BatchBuilder) -> MultiStatusResult:
+    def _result(self, outcomes: list[Answer | None], builder: BatchBuilder) -> MultiStatusResult:
         if len(outcomes) != builder.distinct or None in outcomes:
             raise RuntimeError("partner_async bug: a query ended without an outcome")
-        done: list[Outcome] = outcomes  # type: ignore[assignment]
+        done: list[Answer] = outcomes  # type: ignore[assignment]
         return MultiStatusResult(done, builder.index, self._normalize, builder.stats)
 
-    def _partial(self, outcomes: list[Outcome | None], builder: BatchBuilder) -> MultiStatusResult:
+    def _partial(self, outcomes: list[Answer | None], builder: BatchBuilder) -> MultiStatusResult:
         """The outcomes settled so far of a call that fails, in input order."""
-        kept: list[Outcome] = []
+        kept: list[Answer] = []
         index: dict[tuple[object, object], int] = {}
         size = len(outcomes)
         for key, slot in sorted(builder.index.items(), key=_slot_of):
@@ -855,7 +864,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         tracker = ProgressTracker(progress, queries, stats, self._limiter)
 
         async def run(deliver: Deliver) -> None:
-            async def report(batch: Batch, sent: list[Outcome]) -> None:
+            async def report(batch: Batch, sent: list[Answer]) -> None:
                 tracker.batch_done(batch, sent)
                 await deliver(batch, sent)
 
@@ -924,7 +933,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         interval = float(poll_interval)
         round_number = 0
         while True:
-            pending = [o for o in results if _needs_poll(o, retryable)]
+            pending = [o for o in answers_of(results) if _needs_poll(o, retryable)]
             remaining = end - clock.now()
             if not pending or remaining <= 0:
                 break
@@ -937,12 +946,14 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 deadline=max(end - clock.now(), 0.0),
             )
             _add_stats(results.stats, again.stats)
-            for previous, current in zip(pending, again, strict=True):
+            for previous, current in zip(pending, answers_of(again), strict=True):
                 if current == previous or not replaces(current, previous):
                     continue
                 results.update(current)
                 if on_update is not None:
-                    outcome = on_update(StatusUpdate(previous, current, round_number))
+                    outcome = on_update(
+                        StatusUpdate(public(previous), public(current), round_number)
+                    )
                     if inspect.isawaitable(outcome):
                         await outcome
         return results

@@ -36,7 +36,7 @@ from ._clock import Clock
 from ._exceptions import ClientClosedError
 from ._limits import RequestLimiter, Slot
 from ._models import StatusQuery, Unresolved, UnresolvedReason
-from ._results import CallStats, Outcome
+from ._results import Answer, CallStats
 
 __all__ = ["Coalescer", "SendBatch"]
 
@@ -44,7 +44,7 @@ Key = tuple[str, int]
 
 #: Sends one batch, on a reserved slot and within a deadline (clock time, or None), and
 #: returns one outcome per query, in order (``run_batch``).
-SendBatch = Callable[[list[Key], CallStats, Slot, "float | None"], Awaitable[list[Outcome]]]
+SendBatch = Callable[[list[Key], CallStats, Slot, "float | None"], Awaitable[list[Answer]]]
 
 
 class _Waiter:
@@ -83,7 +83,7 @@ class _Entry:
         self.key = key
         self.queued_at = queued_at
         self.waiters: list[_Waiter] = []
-        self.outcome: Outcome | None = None
+        self.outcome: Answer | None = None
         self.error: BaseException | None = None
         self.sent = False
 
@@ -121,7 +121,7 @@ class Coalescer:
         keys: Sequence[Key],
         stats: CallStats,
         deadline: float | None = None,
-    ) -> list[Outcome]:
+    ) -> list[Answer]:
         """The outcome of each of ``keys`` (distinct, normalised), in order.
 
         ``send`` sends one batch with the call's ``options`` (the lane's key); the first
@@ -155,7 +155,7 @@ class Coalescer:
         finally:
             if me.open:  # cancelled, failing or out of time before every answer came
                 self._leave(lane, me, mine)
-        outcomes: list[Outcome] = []
+        outcomes: list[Answer] = []
         for entry in mine:
             if entry.error is not None:
                 raise _own_copy(entry.error) from None
@@ -180,7 +180,7 @@ class Coalescer:
         slot: Slot | None = None
         batch: list[_Entry] = []
         call_stats = CallStats()
-        outcomes: list[Outcome] | None = None
+        outcomes: list[Answer] | None = None
         error: BaseException | None = None
         try:
             with scope:
@@ -256,7 +256,7 @@ class Coalescer:
         self,
         lane: _Lane,
         batch: list[_Entry],
-        outcomes: list[Outcome] | None,
+        outcomes: list[Answer] | None,
         error: BaseException | None,
         call_stats: CallStats,
     ) -> None:

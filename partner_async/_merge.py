@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from ._models import StatusResult
+from ._models import WireResult
 from ._normalize import normalize_phone
 
 __all__ = ["Matched", "match_entries"]
@@ -31,7 +31,7 @@ class Matched(NamedTuple):
     """What :func:`match_entries` found."""
 
     #: Per query of the batch, its entry (with the query's phone number), or None.
-    results: list[StatusResult | None]
+    results: list[WireResult | None]
     #: Entries that matched no query, exact duplicates and entries past the cap included.
     unexpected: int
     #: Entries for a query already answered in the same answer with another status
@@ -39,12 +39,12 @@ class Matched(NamedTuple):
     conflicting: int
 
 
-def _same_answer(a: StatusResult, b: StatusResult) -> bool:
+def _same_answer(a: WireResult, b: WireResult) -> bool:
     return a.success == b.success and a.code == b.code and a.status_text == b.status_text
 
 
 def match_entries(
-    batch: Sequence[tuple[str, int]], entries: Sequence[StatusResult], region: str
+    batch: Sequence[tuple[str, int]], entries: Sequence[WireResult], region: str
 ) -> Matched:
     """Align ``entries`` to ``batch``: a result (or None if missing) per query, the
     number of entries that matched no query, and the number that contradicted an earlier
@@ -64,7 +64,7 @@ def match_entries(
     limit = MAX_ENTRIES_FACTOR * size
     unexpected = max(len(entries) - limit, 0)  # entries past the cap: ignored
     conflicting = 0
-    results: list[StatusResult | None] = [None] * size
+    results: list[WireResult | None] = [None] * size
     index: dict[tuple[str, int], int] | None = None
     asked_ids: set[int] = set()
     for i, entry in enumerate(entries[:limit] if unexpected else entries):
@@ -101,7 +101,7 @@ def match_entries(
 
 
 def _match_reformatted(
-    entry: StatusResult, index: dict[tuple[str, int], int], region: str
+    entry: WireResult, index: dict[tuple[str, int], int], region: str
 ) -> int | None:
     """The query this entry answers when its number was echoed in another format: what it
     parses to in ``region`` (national, ``00`` prefix, separators), else its digits read

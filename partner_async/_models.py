@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import msgspec
 
-from ._serialize import attrs_dict, iso
+from ._serialize import attrs_dict
 from ._status import DeliveryStatus, is_final_answer, parse_status
 
 __all__ = [
@@ -23,7 +23,11 @@ __all__ = [
     "StatusResult",
     "Unresolved",
     "UnresolvedReason",
+    "WireResult",
+    "public",
+    "public_all",
     "replaces",
+    "to_wire",
 ]
 
 
@@ -63,7 +67,7 @@ class StatusQuery:
         return attrs_dict(self)
 
 
-class StatusResult(
+class WireResult(
     msgspec.Struct,
     frozen=True,
     kw_only=True,
@@ -78,16 +82,45 @@ class StatusResult(
         "is_spam": "isSpam",
     },
 ):
-    """The API's answer for one query: an immutable, hashable value.
+    """Internal: one answer as decoded and kept by the SDK (the fields of
+    :class:`StatusResult`). The documented answer decodes straight into it in C, and it
+    holds only atomic values, so the garbage collector never tracks it: a million kept
+    answers cost no collector time. Users get :class:`StatusResult` objects, made from
+    these when read (:func:`public`)."""
+
+    phone_number: str
+    message_id: int
+    success: bool
+    code: int
+    status_text: str
+    timestamp: int | None = None
+    stop_sms: bool | None = None
+    is_spam: bool | None = None
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """The delivery status, mapped from ``status_text``."""
+        return parse_status(self.status_text)
+
+    @property
+    def query(self) -> StatusQuery:
+        """The (normalised) query this answer is for."""
+        return StatusQuery(self.phone_number, self.message_id)
+
+    @property
+    def is_final(self) -> bool:
+        """As :attr:`StatusResult.is_final`."""
+        return is_final_answer(parse_status(self.status_text), self.code)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class StatusResult(Dated):
+    """The API's answer for one query: an immutable, hashable attrs value.
 
     ``success`` and ``code`` are the API's own per-item fields: a number the API does not
     know for this message comes back with ``success=False, code=4`` and
-    ``status=DeliveryStatus.UNKNOWN`` (``status_text`` "Number not found").
-
-    A ``msgspec.Struct`` (not an attrs class): the documented answer decodes straight into
-    it in C, and it holds only atomic values, so the garbage collector never tracks it.
-    That is what keeps a million kept results cheap. Fields are keyword-only;
-    ``msgspec.structs.replace`` and ``msgspec.structs.asdict`` work on it.
+    ``status=DeliveryStatus.UNKNOWN`` (``status_text`` "Number not found"). Fields are
+    keyword-only; ``attrs.evolve`` and ``to_dict()`` work on it, as on every other value.
 
     >>> r = StatusResult(phone_number="+33612345678", message_id=1226613, success=True,
     ...                  code=200, status_text="DELIVRD", timestamp=1517934416)
@@ -120,11 +153,6 @@ class StatusResult(
         return parse_status(self.status_text)
 
     @property
-    def date(self) -> datetime | None:
-        """``timestamp`` as a timezone-aware UTC datetime."""
-        return _to_datetime(self.timestamp)
-
-    @property
     def query(self) -> StatusQuery:
         """The (normalised) query this result answers."""
         return StatusQuery(self.phone_number, self.message_id)
@@ -139,10 +167,40 @@ class StatusResult(
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this result: its fields, then ``status`` (the mapped
         value) and ``date`` (ISO 8601, UTC)."""
-        out = {name: getattr(self, name) for name in self.__struct_fields__}
-        out["status"] = self.status.value
-        out["date"] = None if self.timestamp is None else iso(self.date)  # type: ignore[arg-type]
-        return out
+        return attrs_dict(self, ("status", "date"))
+
+
+_ONE = msgspec.convert
+_MANY = list[StatusResult]
+
+
+def public(outcome: Any) -> Any:
+    """``outcome`` as users see it: a :class:`WireResult` made a :class:`StatusResult`
+    (anything else as it is)."""
+    if type(outcome) is WireResult:
+        return _ONE(outcome, StatusResult, from_attributes=True)
+    return outcome
+
+
+def public_all(outcomes: list[Any]) -> list[Any]:
+    """:func:`public` of each outcome, the answers converted together in C (0.4 µs each)."""
+    wire = [i for i, o in enumerate(outcomes) if type(o) is WireResult]
+    if not wire:
+        return list(outcomes)
+    out = list(outcomes)
+    if len(wire) == len(out):
+        return _ONE(out, _MANY, from_attributes=True)
+    made = _ONE([out[i] for i in wire], _MANY, from_attributes=True)
+    for i, result in zip(wire, made, strict=True):
+        out[i] = result
+    return out
+
+
+def to_wire(result: StatusResult | WireResult) -> WireResult:
+    """A :class:`StatusResult` as the SDK keeps it."""
+    if type(result) is WireResult:
+        return result
+    return WireResult(**{name: getattr(result, name) for name in WireResult.__struct_fields__})
 
 
 class UnresolvedReason(str, enum.Enum):
@@ -219,13 +277,16 @@ class Unresolved:
         return attrs_dict(self)
 
 
-def replaces(new: StatusResult | Unresolved, known: StatusResult | Unresolved | None) -> bool:
+def replaces(
+    new: StatusResult | WireResult | Unresolved,
+    known: StatusResult | WireResult | Unresolved | None,
+) -> bool:
     """Whether ``new`` takes the place of ``known`` as a query's outcome: anything replaces
     nothing, but a known status is never replaced by a later failure to fetch it.
 
     The one rule of :meth:`SMSPartnerClient.wait_for_final` and of the CLI's
     ``status --wait``."""
-    return known is None or not (type(new) is Unresolved and type(known) is StatusResult)
+    return known is None or not (type(new) is Unresolved and type(known) is not Unresolved)
 
 
 @attrs.frozen(slots=True)

@@ -19,14 +19,14 @@ import anyio.abc
 from ._batching import Batch, BatchBuilder, iter_batches
 from ._exceptions import InputError, PartnerError
 from ._limits import RequestLimiter
-from ._models import Unresolved
-from ._results import BatchResult, CallStats, Outcome, Progress
+from ._models import Unresolved, public_all
+from ._results import Answer, BatchResult, CallStats, Outcome, Progress
 from ._runner import BatchSettings, run_batch
 
 __all__ = ["BatchStream", "Deliver", "ProgressCallback", "ProgressTracker", "run_pipeline"]
 
 #: Receives each completed batch and its sent queries' outcomes (aligned with ``pairs``).
-Deliver = Callable[[Batch, list[Outcome]], Awaitable[None]]
+Deliver = Callable[[Batch, list[Answer]], Awaitable[None]]
 #: What callers pass as ``progress=``.
 ProgressCallback = Callable[[Progress], Any]
 
@@ -50,7 +50,7 @@ class ProgressTracker:
         self.done = 0
         self.unresolved = 0
 
-    def batch_done(self, batch: Batch, outcomes: list[Outcome]) -> None:
+    def batch_done(self, batch: Batch, outcomes: list[Answer]) -> None:
         """Account for one delivered batch and report."""
         self.done += batch.read
         if self._callback is not None:  # (counted only for a callback: a pass per item)
@@ -127,12 +127,13 @@ async def run_pipeline(
         raise failures[0]
 
 
-def batch_result(batch: Batch, outcomes: list[Outcome]) -> BatchResult:
+def batch_result(batch: Batch, outcomes: list[Answer]) -> BatchResult:
     """The public view of a delivered batch: outcomes with their input positions, in order."""
+    public = public_all(outcomes)
     repeats = tuple(batch.repeats)
     if not batch.settled:
-        return BatchResult(batch.number, tuple(batch.slots), tuple(outcomes), repeats)
-    pairs = sorted([*zip(batch.slots, outcomes, strict=True), *batch.settled], key=_position)
+        return BatchResult(batch.number, tuple(batch.slots), tuple(public), repeats)
+    pairs = sorted([*zip(batch.slots, public, strict=True), *batch.settled], key=_position)
     return BatchResult(
         batch.number, tuple(p for p, _ in pairs), tuple(o for _, o in pairs), repeats
     )
@@ -181,7 +182,7 @@ async def stream_batches(
     next_number = 0
     turns: dict[int, anyio.Event] = {}
 
-    async def deliver(batch: Batch, outcomes: list[Outcome]) -> None:
+    async def deliver(batch: Batch, outcomes: list[Answer]) -> None:
         nonlocal next_number
         result = batch_result(batch, outcomes)
         if not ordered:

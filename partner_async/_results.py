@@ -9,7 +9,16 @@ from typing import Any, TypeAlias, Union, overload
 import attrs
 
 from ._exceptions import InvalidInputError
-from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason
+from ._models import (
+    StatusQuery,
+    StatusResult,
+    Unresolved,
+    UnresolvedReason,
+    WireResult,
+    public,
+    public_all,
+    to_wire,
+)
 from ._normalize import InvalidQuery, raw_key
 from ._serialize import attrs_dict
 from ._status import DeliveryStatus
@@ -18,13 +27,18 @@ __all__ = [
     "BatchResult",
     "CallStats",
     "MultiStatusResult",
+    "Answer",
     "Outcome",
+    "answers_of",
     "Progress",
     "StatusUpdate",
 ]
 
 #: What one distinct query ends as.
 Outcome: TypeAlias = Union[StatusResult, Unresolved]  # noqa: UP007 - runtime alias, py3.10
+#: An outcome as the SDK keeps it (answers as untracked :class:`WireResult` structs until
+#: read; :func:`public` makes the :class:`Outcome` users see).
+Answer: TypeAlias = Union[WireResult, StatusResult, Unresolved]  # noqa: UP007
 
 
 @attrs.define(slots=True)
@@ -177,7 +191,7 @@ class MultiStatusResult:
 
     def __init__(
         self,
-        outcomes: list[Outcome],
+        outcomes: list[Answer],
         index: Mapping[tuple[object, object], int],
         normalize: Callable[[object, int], tuple[str, int]],
         stats: CallStats,
@@ -193,14 +207,18 @@ class MultiStatusResult:
         return len(self._outcomes)
 
     def __iter__(self) -> Iterator[Outcome]:
-        return iter(self._outcomes)
+        outcomes = self._outcomes
+        for start in range(0, len(outcomes), 512):  # converted a chunk at a time, in C
+            yield from public_all(outcomes[start : start + 512])
 
     @overload
     def __getitem__(self, index: int) -> Outcome: ...
     @overload
     def __getitem__(self, index: slice) -> list[Outcome]: ...
     def __getitem__(self, index: int | slice) -> Outcome | list[Outcome]:
-        return self._outcomes[index]
+        if isinstance(index, slice):
+            return public_all(self._outcomes[index])
+        return public(self._outcomes[index])  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         if self._unresolved_count is None:
@@ -223,7 +241,7 @@ class MultiStatusResult:
         Returns None when the query was not part of the call.
         """
         position = self._index.get(self._key(phone_number, message_id))
-        return None if position is None else self._outcomes[position]
+        return None if position is None else public(self._outcomes[position])
 
     def __contains__(self, query: object) -> bool:
         if isinstance(query, StatusQuery):
@@ -235,7 +253,7 @@ class MultiStatusResult:
     @property
     def answered(self) -> list[StatusResult]:
         """The queries the API answered (``success`` True or False), in input order."""
-        return [o for o in self._outcomes if type(o) is StatusResult]
+        return public_all([o for o in self._outcomes if type(o) is not Unresolved])
 
     @property
     def unresolved(self) -> list[Unresolved]:
@@ -246,9 +264,11 @@ class MultiStatusResult:
     def waiting(self) -> list[StatusResult]:
         """The answered queries that are not final yet: Waiting, or a status text the SDK
         does not recognise (``StatusResult.is_final`` is False)."""
-        return [o for o in self._outcomes if type(o) is StatusResult and not o.is_final]
+        return public_all(
+            [o for o in self._outcomes if not isinstance(o, Unresolved) and not o.is_final]
+        )
 
-    def update(self, outcome: Outcome) -> Outcome:
+    def update(self, outcome: Outcome | WireResult) -> Outcome:
         """Put ``outcome`` in place of the outcome of the same query (a newer answer, as
         :meth:`~partner_async.SMSPartnerClient.wait_for_final` gets); returns the one it
         replaces. ``KeyError`` if the query is not part of this result set.
@@ -259,18 +279,18 @@ class MultiStatusResult:
         slot = self._index.get(self._key(query.phone_number, query.message_id))
         if slot is None:
             raise KeyError(f"{query!r} is not a query of this result set")
-        previous = self._outcomes[slot]
-        self._outcomes[slot] = outcome
+        previous = public(self._outcomes[slot])
+        self._outcomes[slot] = to_wire(outcome) if type(outcome) is StatusResult else outcome
         self._unresolved_count = None
-        return previous
+        return previous  # type: ignore[no-any-return]
 
     def counts_by_status(self) -> Counter[DeliveryStatus]:
         """How many answered queries have each delivery status."""
-        return Counter(o.status for o in self._outcomes if type(o) is StatusResult)
+        return Counter(o.status for o in self._outcomes if not isinstance(o, Unresolved))
 
     def counts_by_code(self) -> Counter[int]:
         """How many answered queries have each per-item API code (200, 4, ...)."""
-        return Counter(o.code for o in self._outcomes if type(o) is StatusResult)
+        return Counter(o.code for o in self._outcomes if not isinstance(o, Unresolved))
 
     def counts_by_reason(self) -> Counter[UnresolvedReason]:
         """How many unresolved queries have each reason."""
@@ -280,7 +300,13 @@ class MultiStatusResult:
         """A JSON-ready dict: ``outcomes`` (each outcome's ``to_dict()``, in input order),
         ``counts_by_status`` and ``stats``."""
         return {
-            "outcomes": [outcome.to_dict() for outcome in self._outcomes],
+            "outcomes": [outcome.to_dict() for outcome in self],
             "counts_by_status": {s.value: n for s, n in self.counts_by_status().items()},
             "stats": self.stats.to_dict(),
         }
+
+
+def answers_of(results: MultiStatusResult) -> list[Answer]:
+    """The outcomes of ``results`` as the SDK keeps them (answers not made
+    :class:`StatusResult` objects): for the SDK's own passes over a result set."""
+    return results._outcomes

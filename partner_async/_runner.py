@@ -42,7 +42,7 @@ from ._exceptions import (
 from ._limits import RequestLimiter, Slot
 from ._merge import match_entries
 from ._models import StatusQuery, Unresolved, UnresolvedReason
-from ._results import CallStats, Outcome
+from ._results import Answer, CallStats
 from ._retry import RetryPolicy, parse_retry_after
 from ._secret import Secret, SecretBody
 from ._transport import Params, RawResponse, Timeout, Transport
@@ -418,7 +418,7 @@ async def run_batch(
     reask: bool = True,
     reserved: Slot | None = None,
     budget: list[int] | None = None,
-) -> list[Outcome]:
+) -> list[Answer]:
     """One outcome per query of ``batch``, in order. Raises only fatal errors.
 
     ``reserved``: a request slot already held for the first attempt. ``budget`` (one
@@ -475,7 +475,7 @@ async def run_batch(
     if None not in matched:
         return matched  # type: ignore[return-value]
     missing = [i for i, result in enumerate(matched) if result is None]
-    outcomes: list[Outcome | None] = list(matched)
+    outcomes: list[Answer | None] = list(matched)
     missing_queries = [batch[i] for i in missing]
     if reask:
         stats.reasked += len(missing)
@@ -499,7 +499,7 @@ async def _isolate(
     stats: CallStats,
     refusal: Failure,
     budget: list[int],
-) -> list[Outcome]:
+) -> list[Answer]:
     """A batch refused because of some of its items: split in halves to isolate them,
     within the isolation budget (each split costs two requests)."""
     if budget[0] < 2:
@@ -527,5 +527,5 @@ async def _isolate(
 
 def _unresolved(
     batch: Sequence[tuple[str, int]], reason: UnresolvedReason, detail: str, code: int | None
-) -> list[Outcome]:
+) -> list[Answer]:
     return [Unresolved(StatusQuery(p, m), reason, detail, code) for p, m in batch]

@@ -16,9 +16,17 @@ import msgspec
 
 from ._client import _RETRYABLE_REASONS, SMSPartnerClient
 from ._exceptions import ConfigurationError
-from ._models import StatusQuery, StatusResult, Unresolved, UnresolvedReason, replaces
+from ._models import (
+    StatusQuery,
+    Unresolved,
+    UnresolvedReason,
+    WireResult,
+    public,
+    replaces,
+    to_wire,
+)
 from ._normalize import InvalidQuery, QueryLike
-from ._results import Outcome
+from ._results import Answer, Outcome, answers_of
 from ._store import Row, StoreError, TrackerStore, open_store
 
 __all__ = ["StatusTracker", "StoreError", "TrackerUpdate"]
@@ -30,12 +38,12 @@ _ADD_BATCH: Final = 2000
 _SEP: Final = "\t"
 
 _encode_result = msgspec.json.Encoder().encode
-_decode_result = msgspec.json.Decoder(StatusResult).decode
+_decode_result = msgspec.json.Decoder(WireResult).decode  # the SDK's form: camelCase JSON
 
 
-def _encode(outcome: Outcome) -> bytes:
-    if type(outcome) is StatusResult:
-        return _encode_result(outcome)
+def _encode(outcome: Answer) -> bytes:
+    if not isinstance(outcome, Unresolved):
+        return _encode_result(to_wire(outcome))
     assert type(outcome) is Unresolved
     q = outcome.query
     return _encode_result(
@@ -50,6 +58,7 @@ def _encode(outcome: Outcome) -> bytes:
 
 
 def _decode(data: bytes) -> Outcome:
+    """A stored outcome, as users see it."""
     if data.startswith(b'{"unresolved"'):
         raw = msgspec.json.decode(data)
         return Unresolved(
@@ -58,11 +67,11 @@ def _decode(data: bytes) -> Outcome:
             raw["detail"],
             raw["code"],
         )
-    return _decode_result(data)
+    return public(_decode_result(data))  # type: ignore[no-any-return]
 
 
-def _label(outcome: Outcome) -> str:
-    if type(outcome) is StatusResult:
+def _label(outcome: Answer) -> str:
+    if not isinstance(outcome, Unresolved):
         return outcome.status.value
     assert type(outcome) is Unresolved
     return outcome.reason.value
@@ -101,8 +110,8 @@ class TrackerUpdate:
         return _is_final(self.current)
 
 
-def _is_final(outcome: Outcome) -> bool:
-    if type(outcome) is StatusResult:
+def _is_final(outcome: Answer) -> bool:
+    if not isinstance(outcome, Unresolved):
         return outcome.is_final
     assert type(outcome) is Unresolved
     return outcome.reason not in _TRANSIENT
@@ -293,7 +302,7 @@ class StatusTracker:
                 _decode(row.outcome) if row.outcome is not None else None,
             )
 
-    def _poll_done(self, row: Row, outcome: Outcome, now: float) -> None:
+    def _poll_done(self, row: Row, outcome: Answer, now: float) -> None:
         """Fold one poll's outcome into the row (a change bumps its version)."""
         row.polls += 1
         interval = self.poll_interval if row.interval < 0 else row.interval
@@ -367,7 +376,7 @@ class StatusTracker:
                     [_split(r.key) for r in polled], deadline=call_deadline
                 )
                 now = self._now()
-                for row, outcome in zip(polled, results, strict=True):
+                for row, outcome in zip(polled, answers_of(results), strict=True):
                     self._poll_done(row, outcome, now)
                 await store.save(worker, polled, now)
                 changed = [r for r in polled if r.version > r.acked]

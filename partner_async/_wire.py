@@ -3,7 +3,7 @@
 JSON and the vendor's positional XML form (``_format=xml``) decode to the same values.
 
 The hot path, a multi-status answer in the documented shape, is decoded by msgspec in one
-C pass straight into :class:`StatusResult` structs (lax mode turns the documented ``"0"``
+C pass straight into :class:`WireResult` structs (lax mode turns the documented ``"0"``
 flags and string timestamps into bools and ints). Every other answer goes through orjson
 and hand-written coercions that accept every documented variant of every field:
 ``stopSms``/``stopSMS``, flags as ``"0"``/``"1"`` strings or booleans, dates as Unix
@@ -32,7 +32,7 @@ from ._models import (
     MailRecipient,
     SMSBulkReport,
     SMSRecipient,
-    StatusResult,
+    WireResult,
 )
 from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._secret import Secret, SecretBody
@@ -108,7 +108,7 @@ class MultiStatusBody:
     wrote them), how many entries could not be decoded at all, and how many fields were
     unreadable (read as None; the first one named)."""
 
-    entries: list[StatusResult]
+    entries: list[WireResult]
     undecodable: int = 0
     unreadable_fields: int = 0
     first_unreadable: str = ""
@@ -334,7 +334,7 @@ def _object_body(body: Any) -> dict[str, Any] | ErrorBody:
 _LIST_KEYS = ("StatutResponse_List", "StatutResponseList", "StatusResponse_List")
 
 
-def structure_status_result(entry: dict[str, Any], odd: object = None) -> StatusResult:
+def structure_status_result(entry: dict[str, Any], odd: object = None) -> WireResult:
     """One multi-status entry, any shape: every documented variant, missing fields as None.
 
     ``phone_number`` is the server's text (matching puts the query's back). Answers in the
@@ -363,7 +363,7 @@ def structure_status_result(entry: dict[str, Any], odd: object = None) -> Status
     if type(phone) is not str:
         phone = "" if phone is None else str(phone)
     stop = get("stopSms")
-    return StatusResult(
+    return WireResult(
         phone_number=phone,
         message_id=to_int(get("messageId")),
         success=success,
@@ -390,11 +390,11 @@ def encode_multi_status(api_key: Secret, queries: Sequence[tuple[str, int]]) -> 
 
 
 class _DocumentedAnswer(msgspec.Struct, gc=False):
-    """A successful multi-status answer exactly as documented (entries: see StatusResult)."""
+    """A successful multi-status answer exactly as documented (entries: see WireResult)."""
 
     success: bool
     code: int
-    StatutResponse_List: list[StatusResult]
+    StatutResponse_List: list[WireResult]
 
 
 # Lax mode takes the documented strings for what they mean: "1517934416" -> int, "0" -> False.
@@ -404,7 +404,7 @@ _decode_documented = msgspec.json.Decoder(_DocumentedAnswer, strict=False).decod
 def decode_multi_status(content: bytes) -> MultiStatusBody | ErrorBody:
     """Decode a JSON multi-status answer; :class:`ResponseFormatError` if it is not one.
 
-    The documented shape decodes in one C pass straight into :class:`StatusResult`s (the
+    The documented shape decodes in one C pass straight into :class:`WireResult`s (the
     hot path of the SDK). Anything else (an error body, another list key, ``stopSMS``,
     an entry of another shape, broken JSON) takes the general path, entry by entry.
     """
@@ -429,7 +429,7 @@ def _multi_status_body(raw_body: Any) -> MultiStatusBody | ErrorBody:
     raw_entries = _first(body, *_LIST_KEYS)
     if not isinstance(raw_entries, list):
         raise ResponseFormatError("the answer has no StatutResponse_List")
-    entries: list[StatusResult] = []
+    entries: list[WireResult] = []
     append = entries.append
     undecodable = 0
     odd = Oddities()
@@ -703,7 +703,7 @@ DECODERS: dict[str, tuple[Any, Any]] = {
 }
 
 
-converter.register_structure_hook(StatusResult, structure_status_result)
+converter.register_structure_hook(WireResult, structure_status_result)
 converter.register_structure_hook(SMSRecipient, structure_sms_recipient)
 converter.register_structure_hook(MailRecipient, structure_mail_recipient)
 converter.register_structure_hook(SMSBulkReport, structure_sms_report)

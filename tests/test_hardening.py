@@ -26,6 +26,7 @@ from partner_async import (
     Unresolved,
     UnresolvedReason,
 )
+from partner_async._models import WireResult, to_wire
 
 from ._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, answered, default_entry, phones
 from ._hostile import HostileServer
@@ -121,8 +122,9 @@ async def test_a_deep_xml_bulk_answer_is_a_response_format_error(
 # -- matching: bounded work, no cross-country attribution, conflicts ----------------------
 
 
-def _entry(phone: str, message_id: int) -> StatusResult:
-    return answered(phone, message_id, timestamp=None, stop_sms=False, is_spam=False)
+def _entry(phone: str, message_id: int) -> WireResult:
+    """An entry as the decoder gives it to matching (the SDK's internal form)."""
+    return to_wire(answered(phone, message_id, timestamp=None, stop_sms=False, is_spam=False))
 
 
 def test_matching_300000_bogus_entries_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
