@@ -97,7 +97,7 @@ def machine() -> dict[str, str]:
     versions = sh(
         f"{shlex.quote(PY)} -c \"import importlib.metadata as m; print(', '.join("
         "f'{p} {m.version(p)}' for p in ('httpx', 'aiohttp', 'orjson', "
-        "'anyio', 'cattrs', 'attrs', 'requests', 'uvicorn')))\""
+        "'anyio', 'msgspec', 'attrs', 'requests', 'uvicorn')))\""
     )
     dirty = sh(f"git -C {shlex.quote(str(ROOT))} status --porcelain -- partner_async")
     return {

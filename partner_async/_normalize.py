@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable
 from typing import Any, Union
 
-import orjson
+import msgspec
 
 from ._exceptions import InvalidInputError
 from ._models import StatusQuery
@@ -74,10 +75,11 @@ def is_normal(phone_number: object, message_id: object) -> bool:
     )
 
 
-_TUPLE = {tuple}
+_TUPLE, _INT, _STR = {tuple}, {int}, {str}
+_phones, _ids = operator.itemgetter(0), operator.itemgetter(1)
+_write = msgspec.json.Encoder().encode
 #: A JSON array of ``["+digits", id]`` pairs: E.164 numbers and ids below
-#: :data:`FAST_ID_BOUND`. orjson writes a pair of an exact ``str`` and an exact ``int``
-#: like this, and nothing else so (``true``, ``1.0``, escapes, other lengths).
+#: :data:`FAST_ID_BOUND`, as msgspec writes a list of ``(str, int)`` tuples.
 _NORMAL_PAIRS = re.compile(
     rb'\[(?:\["\+[0-9]{8,15}",[1-9][0-9]{0,17}\],)*\["\+[0-9]{8,15}",[1-9][0-9]{0,17}\]\]'
 ).fullmatch
@@ -87,17 +89,21 @@ def all_normal(items: list[Any]) -> bool:
     """True when every item is an ``(E.164 str, int id)`` tuple: already normalised.
 
     The rule of :func:`is_normal` (``+`` and 8 to 15 ASCII digits; an ``int`` id of 1 to
-    18 digits), checked over a whole chunk in C: the chunk is written as JSON by orjson
-    (which refuses subclasses of ``str`` and ``int`` with ``OPT_PASSTHROUGH_SUBCLASS``)
-    and matched by one regular expression.
+    18 digits), checked over a whole chunk in C: the chunk is written as JSON by msgspec
+    and matched by one regular expression, and the types are checked exactly (msgspec
+    refuses subclasses of ``str`` and ``int`` but writes an enum as its value).
     """
     if not items or set(map(type, items)) != _TUPLE:
         return False
     try:
-        written = orjson.dumps(items, option=orjson.OPT_PASSTHROUGH_SUBCLASS)
-    except TypeError:  # a subclass, or an int beyond 64 bits
+        written = _write(items)
+    except (TypeError, ValueError):  # a subclass; an int too long to write
         return False
-    return _NORMAL_PAIRS(written) is not None
+    return (
+        _NORMAL_PAIRS(written) is not None
+        and set(map(type, map(_ids, items))) == _INT
+        and set(map(type, map(_phones, items))) == _STR
+    )
 
 
 def normalize_message_id(value: object) -> int:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import anyio
 import anyio.to_thread
 import attrs
-import orjson
+import msgspec
 import sniffio
 
 from ._exceptions import ConfigurationError, PartnerError
@@ -57,7 +57,7 @@ class Row:
     was_final: bool = attrs.field(default=False, eq=False)
 
     def encode(self) -> bytes:
-        return orjson.dumps(
+        return msgspec.json.encode(
             [
                 self.outcome.decode() if self.outcome is not None else None,
                 self.previous.decode() if self.previous is not None else None,
@@ -73,7 +73,7 @@ class Row:
 
     @classmethod
     def decode(cls, key: str, data: bytes | str) -> Row:
-        o, p, v, a, i, n, f, label, after = orjson.loads(data)
+        o, p, v, a, i, n, f, label, after = msgspec.json.decode(data)
         return cls(
             key,
             o.encode() if o is not None else None,

@@ -4,17 +4,18 @@ JSON and the vendor's positional XML form (``_format=xml``) decode to the same v
 
 The hot path, a multi-status answer in the documented shape, is decoded by msgspec in one
 C pass straight into :class:`WireResult` structs (lax mode turns the documented ``"0"``
-flags and string timestamps into bools and ints). Every other answer goes through orjson
-and hand-written coercions that accept every documented variant of every field:
+flags and string timestamps into bools and ints). Every other answer is decoded by msgspec
+to plain values, then read by hand-written coercions that accept every documented variant
+of every field:
 ``stopSms``/``stopSMS``, flags as ``"0"``/``"1"`` strings or booleans, dates as Unix
 timestamps in strings or integers, ``message_id``/``messageId``,
-``StatutResponse_List``/``StatutResponseList``. Bulk-status answers go through one cattrs
-converter (:data:`converter`) with those coercions as its hooks.
+``StatutResponse_List``/``StatutResponseList``. msgspec is the one JSON codec, both ways.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -23,8 +24,6 @@ from typing import Any, TypeVar
 
 import attrs
 import msgspec
-import orjson
-from cattrs.preconf.orjson import make_converter
 
 from ._exceptions import ResponseFormatError
 from ._models import (
@@ -36,12 +35,11 @@ from ._models import (
 )
 from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._secret import Secret, SecretBody
-from ._status import DeliveryStatus, parse_status
+from ._status import parse_status
 
 __all__ = [
     "ErrorBody",
     "MultiStatusBody",
-    "converter",
     "DECODERS",
     "decode_cost_statistics",
     "decode_mail_bulk",
@@ -60,9 +58,6 @@ R = TypeVar("R", SMSBulkReport, MailBulkReport)
 T = TypeVar("T")
 
 logger = logging.getLogger("partner_async")
-
-converter = make_converter(detailed_validation=False)
-"""The SDK's cattrs converter (orjson flavour): wire dicts <-> the public value classes."""
 
 
 @attrs.frozen(slots=True)
@@ -214,9 +209,9 @@ def _first(entry: dict[str, Any], *keys: str) -> Any:
 
 def _loads(content: bytes) -> Any:
     try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
-        raise ResponseFormatError(f"the answer is not valid JSON ({exc.msg})") from None
+        return _decode_json(content)
+    except msgspec.DecodeError as exc:
+        raise ResponseFormatError(f"the answer is not valid JSON ({exc})") from None
 
 
 # -- the positional XML form (``_format=xml``) ------------------------------------------
@@ -375,16 +370,27 @@ def structure_status_result(entry: dict[str, Any], odd: object = None) -> WireRe
     )
 
 
+class _Query(msgspec.Struct, gc=False):
+    """One item of a multi-status request, as the API names its fields."""
+
+    phoneNumber: str
+    messageId: int
+
+
+class _Request(msgspec.Struct, gc=False):
+    apiKey: str
+    SMSStatut_List: list[_Query]
+
+
+_encode_json = msgspec.json.Encoder().encode
+_decode_json = msgspec.json.Decoder().decode
+
+
 def encode_multi_status(api_key: Secret, queries: Sequence[tuple[str, int]]) -> SecretBody:
     """The multi-status request body for ``(e164_phone, message_id)`` pairs (the key is
     revealed only inside this expression: no frame holds it in clear)."""
     return SecretBody(
-        orjson.dumps(
-            {
-                "apiKey": api_key.reveal(),
-                "SMSStatut_List": [{"phoneNumber": p, "messageId": m} for p, m in queries],
-            }
-        ),
+        _encode_json(_Request(api_key.reveal(), list(itertools.starmap(_Query, queries)))),
         api_key,
     )
 
@@ -515,15 +521,17 @@ def structure_mail_report(body: dict[str, Any], _: object = None) -> MailBulkRep
     return MailBulkReport(str(_first(body, "messageId", "message_id") or ""), recipients)
 
 
-def _bulk_decoder(cls: type[R], kind: str, *, xml: bool) -> Callable[[bytes], R | ErrorBody]:
-    """A decoder of one bulk-status endpoint's answers, JSON or XML, into ``cls``."""
+def _bulk_decoder(
+    structure: Callable[[dict[str, Any]], R], kind: str, *, xml: bool
+) -> Callable[[bytes], R | ErrorBody]:
+    """A decoder of one bulk-status endpoint's answers, JSON or XML, read by ``structure``."""
 
     def decode(content: bytes) -> R | ErrorBody:
         body = _object_body(xml_to_body(content, kind) if xml else _loads(content))
         if isinstance(body, ErrorBody):
             return body
         try:
-            return converter.structure(body, cls)
+            return structure(body)
         except (AttributeError, TypeError, ValueError) as exc:
             raise ResponseFormatError(f"the answer has an unexpected field: {exc}") from None
 
@@ -531,10 +539,10 @@ def _bulk_decoder(cls: type[R], kind: str, *, xml: bool) -> Callable[[bytes], R 
     return decode
 
 
-decode_sms_bulk = _bulk_decoder(SMSBulkReport, "sms_bulk", xml=False)
-decode_sms_bulk_xml = _bulk_decoder(SMSBulkReport, "sms_bulk", xml=True)
-decode_mail_bulk = _bulk_decoder(MailBulkReport, "mail_bulk", xml=False)
-decode_mail_bulk_xml = _bulk_decoder(MailBulkReport, "mail_bulk", xml=True)
+decode_sms_bulk = _bulk_decoder(structure_sms_report, "sms_bulk", xml=False)
+decode_sms_bulk_xml = _bulk_decoder(structure_sms_report, "sms_bulk", xml=True)
+decode_mail_bulk = _bulk_decoder(structure_mail_report, "mail_bulk", xml=False)
+decode_mail_bulk_xml = _bulk_decoder(structure_mail_report, "mail_bulk", xml=True)
 
 
 # -- message-status, bulk-status-by-tag, statistics/cost-resume ------------------------
@@ -701,12 +709,3 @@ DECODERS: dict[str, tuple[Any, Any]] = {
     "tag": (decode_tag_status, None),
     "cost": (decode_cost_statistics, None),
 }
-
-
-converter.register_structure_hook(WireResult, structure_status_result)
-converter.register_structure_hook(SMSRecipient, structure_sms_recipient)
-converter.register_structure_hook(MailRecipient, structure_mail_recipient)
-converter.register_structure_hook(SMSBulkReport, structure_sms_report)
-converter.register_structure_hook(MailBulkReport, structure_mail_report)
-converter.register_structure_hook(DeliveryStatus, lambda v, _: parse_status(v))
-converter.register_unstructure_hook(DeliveryStatus, lambda s: s.value)

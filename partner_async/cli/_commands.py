@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
 import click
-import orjson
+import msgspec
 
 from partner_async import (
     MailBulkReport,
@@ -344,7 +344,7 @@ def _show_report(
     counts = {s.value: n for s, n in report.counts_by_status().most_common()}
     if as_json or not _stdout_is_terminal():
         document = {"message_id": report.message_id, "counts": counts, "recipients": records}
-        click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+        click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
         return
     from rich.console import Console
     from rich.table import Table

@@ -7,7 +7,7 @@ import datetime
 from typing import Any, Final
 
 import click
-import orjson
+import msgspec
 
 from partner_async import CostStatistics, MessageStatus, SMSPartnerClient, TagStatusReport
 
@@ -19,7 +19,7 @@ __all__ = ["costs", "message_status", "tag_status"]
 
 
 def _json(document: Any) -> None:
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+    click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
 
 
 def _table(title: str, records: list[dict[str, Any]], right: tuple[str, ...] = ()) -> None:

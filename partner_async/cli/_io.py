@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import IO, Any, Final, Literal
 
 import anyio.to_thread
-import orjson
+import msgspec
 
 from partner_async import StatusResult, Unresolved
 
@@ -270,8 +270,8 @@ class QuerySource:
                 continue
             self.rows_read += 1
             try:
-                item = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
+                item = msgspec.json.decode(line)
+            except msgspec.DecodeError as exc:
                 raise InputFormatError(
                     f"{self.name}, line {number}: not valid JSON ({exc})"
                 ) from None
@@ -547,7 +547,7 @@ class OutputWriter:
                 else:
                     document = dict(zip(names[:width], fields, strict=False))
                     document.update(zip(names[width:], values, strict=True))
-                lines.append(orjson.dumps(document).decode())
+                lines.append(msgspec.json.encode(document).decode())
                 count += 1
             if lines:
                 stream.write("\n".join(lines) + "\n")

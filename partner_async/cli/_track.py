@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 import click
-import orjson
+import msgspec
 
 from partner_async import SMSPartnerClient, StatusResult, StatusTracker, TrackerUpdate
 
@@ -177,7 +177,7 @@ def run_command(
                     show, resync = time.monotonic() + _SHOW, time.monotonic() + _RESYNC
                     async for update in tracker.run(until_final=until_final, deadline=deadline):
                         if output is not None:
-                            out.write(orjson.dumps(_update_record(update)).decode() + "\n")
+                            out.write(msgspec.json.encode(_update_record(update)).decode() + "\n")
                             out.flush()  # written out before the update is marked delivered
                         progress.add(update)
                         now = time.monotonic()
@@ -214,7 +214,7 @@ def status(store: str, as_json: bool) -> None:
 
     counts = run_async(run)
     if as_json or not base._stdout_is_terminal():
-        click.echo(orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode())
+        click.echo(msgspec.json.encode(counts, order="sorted").decode())
         return
     for name, value in sorted(counts.items()):
         click.echo(f"{name:>20}  {value}")

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 import anyio
 import attrs
-import orjson
+import msgspec
 
 from ._config import FAULT_KINDS, SandboxConfig
 from ._render import JSON_TYPE, error_body, render
@@ -256,7 +256,7 @@ class SandboxApp:
     # ------------------------------------------------------------------ answers
 
     def _plain_error(self, status: int, message: str) -> _Answer:
-        return _Answer(status, body=orjson.dumps(error_body(status, message)))
+        return _Answer(status, body=msgspec.json.encode(error_body(status, message)))
 
     def _error(self, code: int, xml: bool, errors: list[dict[str, str]] | None = None) -> _Answer:
         self.stats.errors[code] += 1
@@ -440,8 +440,8 @@ class SandboxApp:
     async def _multi_status(self, body: bytes, query: dict[str, list[str]], send: Send) -> None:
         xml = _wants_xml(query.get("_format"))
         try:
-            data = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
+            data = msgspec.json.decode(body) if body else None
+        except msgspec.DecodeError:
             data = None
         if not isinstance(data, dict):
             await self._send(send, self._error(90, xml))
@@ -484,7 +484,7 @@ class SandboxApp:
             ):
                 answer = self._error(4, xml)
             elif xml or fault in _ENTRY_FAULTS:
-                entries: list[dict[str, Any]] = orjson.loads("[" + ",".join(fragments) + "]")
+                entries: list[dict[str, Any]] = msgspec.json.decode("[" + ",".join(fragments) + "]")
                 if fault in _ENTRY_FAULTS:
                     self.stats.faults[fault] += 1
                     self._alter_entries(fault, number, entries)
@@ -517,7 +517,7 @@ class SandboxApp:
         :meth:`_slow_entry`, which answers by the same function, one item at a time.
         """
         fast = None if self.config.field_variants else match_fr_mobile
-        dumps = orjson.dumps
+        dumps = msgspec.json.encode
         fragments: list[str] = []
         run: list[tuple[str, int]] = []
         for item in items:

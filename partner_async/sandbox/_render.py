@@ -1,11 +1,11 @@
-"""Serialising answers: JSON (orjson) and the vendor's positional XML form."""
+"""Serialising answers: JSON (msgspec) and the vendor's positional XML form."""
 
 from __future__ import annotations
 
 from typing import Any
 from xml.sax.saxutils import escape
 
-import orjson
+import msgspec
 
 __all__ = ["error_body", "render", "render_xml"]
 
@@ -54,7 +54,7 @@ def render(answer: dict[str, Any], xml: bool) -> tuple[bytes, bytes]:
     """``(body, content type)`` of an answer in JSON or XML."""
     if xml:
         return render_xml(answer), XML_TYPE
-    return orjson.dumps(answer), JSON_TYPE
+    return msgspec.json.encode(answer), JSON_TYPE
 
 
 def error_body(code: int, message: str) -> dict[str, Any]:
