@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import random
 from typing import Any
 
@@ -14,8 +15,18 @@ from partner_async._results import CallStats
 
 GOOD = ("+33612345678", 1226613)
 
+class _Id(enum.IntEnum):
+    ONE = 1226613
+
+
+class _Phone(str, enum.Enum):
+    MOBILE = "+33612345678"
+
+
 # Each is one item that the per-item fast path would not take as already normal.
 NOT_NORMAL: list[Any] = [
+    ("+33612345678", _Id.ONE),  # an enum: written as its value, still not an int
+    (_Phone.MOBILE, 1226613),
     ("+3361234567", 0),  # id 0
     ("+3361234567", -5),
     ("+3361234567", True),  # a bool is not an id
