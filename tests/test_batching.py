@@ -15,6 +15,7 @@ from partner_async._results import CallStats
 
 GOOD = ("+33612345678", 1226613)
 
+
 class _Id(enum.IntEnum):
     ONE = 1226613
 
