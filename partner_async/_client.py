@@ -47,6 +47,7 @@ from ._models import (
     SMSBulkReport,
     Unresolved,
     UnresolvedReason,
+    needs_poll,
     public,
     replaces,
 )
@@ -78,7 +79,14 @@ from ._runner import (
     run_batch,
 )
 from ._secret import Secret
-from ._transport import DEFAULT_MAX_RESPONSE_BYTES, HTTPClient, Timeout, Transport, redact
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    HTTPClient,
+    Timeout,
+    Transport,
+    check_timeout,
+    redact,
+)
 from ._wire import DECODERS
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
@@ -210,7 +218,7 @@ class _Client(Generic[R]):
             raise ConfigurationError(
                 f"max_requests_per_second must be > 0, got {max_requests_per_second!r}"
             )
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         policy = retry or RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
@@ -310,7 +318,7 @@ class _Client(Generic[R]):
                 policy = attrs.evolve(policy, max_retries=max_retries)
             except (TypeError, ValueError) as exc:  # as with_options and the constructor
                 raise ConfigurationError(str(exc)) from None
-        return policy, self.timeout if isinstance(timeout, _NotGiven) else timeout
+        return policy, self.timeout if isinstance(timeout, _NotGiven) else check_timeout(timeout)
 
     def _request_settings(
         self,
@@ -437,12 +445,6 @@ class _BorrowedTransport:
 
 
 _RETRYABLE_REASONS = frozenset(r for r in UnresolvedReason if r.is_transient)
-
-
-def _needs_poll(outcome: Answer, retryable: frozenset[UnresolvedReason]) -> bool:
-    if isinstance(outcome, Unresolved):
-        return outcome.reason in retryable
-    return not outcome.is_final
 
 
 def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:
@@ -929,11 +931,10 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         clock = self._clock
         end = clock.now() + deadline
         results = await self.multi_status(queries, progress=progress, deadline=deadline)
-        retryable = _RETRYABLE_REASONS if retry_unresolved else frozenset()
         interval = float(poll_interval)
         round_number = 0
         while True:
-            pending = [o for o in answers_of(results) if _needs_poll(o, retryable)]
+            pending = [o for o in answers_of(results) if needs_poll(o, retry_unresolved)]
             remaining = end - clock.now()
             if not pending or remaining <= 0:
                 break

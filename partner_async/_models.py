@@ -24,6 +24,7 @@ __all__ = [
     "Unresolved",
     "UnresolvedReason",
     "WireResult",
+    "needs_poll",
     "public",
     "public_all",
     "replaces",
@@ -287,6 +288,17 @@ def replaces(
     The one rule of :meth:`SMSPartnerClient.wait_for_final` and of the CLI's
     ``status --wait``."""
     return known is None or not (type(new) is Unresolved and type(known) is not Unresolved)
+
+
+def needs_poll(
+    outcome: StatusResult | WireResult | Unresolved, retry_unresolved: bool = True
+) -> bool:
+    """Whether asking again later may change ``outcome``: a status that is not final, or
+    (with ``retry_unresolved``) a transient failure. The one rule of
+    :meth:`SMSPartnerClient.wait_for_final` and of the CLI's ``status --wait``."""
+    if isinstance(outcome, Unresolved):
+        return retry_unresolved and outcome.reason.is_transient
+    return not outcome.is_final
 
 
 @attrs.frozen(slots=True)

@@ -28,7 +28,13 @@ import attrs
 import httpx
 import sniffio
 
-from ._exceptions import ClientClosedError, RequestTimeoutError, ResponseFormatError, TransportError
+from ._exceptions import (
+    ClientClosedError,
+    ConfigurationError,
+    RequestTimeoutError,
+    ResponseFormatError,
+    TransportError,
+)
 from ._secret import MASK, Secret, SecretBody
 from ._version import __version__
 
@@ -43,6 +49,7 @@ __all__ = [
     "RawResponse",
     "Timeout",
     "Transport",
+    "check_timeout",
     "install_log_redaction",
     "redact",
 ]
@@ -53,6 +60,18 @@ Timeout: TypeAlias = "float | httpx.Timeout | None"
 HTTPClient: TypeAlias = httpx.AsyncClient
 #: Query parameters; a :class:`Secret` value is revealed only where the request is built.
 Params: TypeAlias = "Mapping[str, str | Secret]"
+
+
+def check_timeout(value: object) -> Timeout:
+    """``value`` if it is a timeout option (None, a number of seconds >= 0, or an
+    ``httpx.Timeout``); :class:`ConfigurationError` naming it otherwise."""
+    if value is None or isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise ConfigurationError(
+        f"timeout must be None, a number of seconds >= 0 or an httpx.Timeout, got {value!r}"
+    )
 
 
 def _reveal(params: Params | None) -> dict[str, str] | None:

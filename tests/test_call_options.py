@@ -168,3 +168,22 @@ async def test_a_bad_max_retries_is_a_configuration_error_on_every_call(
             with pytest.raises(ConfigurationError, match=f"max_retries.*{re.escape(repr(bad))}"):
                 await call()
     assert not router.calls
+
+
+@pytest.mark.parametrize("bad", [-1, "3", True, float("nan"), [1.0]])
+async def test_a_bad_timeout_is_a_configuration_error_on_the_client_and_every_call(
+    router: respx.MockRouter, bad: Any
+) -> None:
+    with pytest.raises(ConfigurationError, match=f"timeout.*{re.escape(repr(bad))}"):
+        SMSPartnerClient(API_KEY, base_url=SMS_BASE, timeout=bad)
+    async with SMSPartnerClient(API_KEY, base_url=SMS_BASE) as sms:
+        for call in (
+            functools.partial(sms.bulk_status, 1226613, timeout=bad),
+            functools.partial(sms.multi_status, [("+33612345678", 1)], timeout=bad),
+            functools.partial(sms.status, "+33612345678", 1, timeout=bad),
+        ):
+            with pytest.raises(ConfigurationError, match="timeout"):
+                await call()
+        with pytest.raises(ConfigurationError, match="timeout"):
+            sms.with_options(timeout=bad)
+    assert not router.calls

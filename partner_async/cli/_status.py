@@ -21,7 +21,7 @@ from partner_async import (
     Unresolved,
     UnresolvedReason,
 )
-from partner_async._models import replaces
+from partner_async._models import needs_poll, replaces
 
 from ._commands import (
     _CONTEXT,
@@ -334,13 +334,6 @@ def _key(outcome: StatusResult | Unresolved) -> tuple[str, int | str]:
     return query.phone_number, query.message_id
 
 
-def _not_final(outcome: StatusResult | Unresolved) -> bool:
-    if type(outcome) is StatusResult:
-        return not outcome.is_final
-    assert isinstance(outcome, Unresolved)
-    return outcome.reason.is_transient
-
-
 @attrs.define
 class _StatusJob:
     """One ``status`` run: the SDK calls, the writing, and what to save on Ctrl-C."""
@@ -400,7 +393,7 @@ class _StatusJob:
                     first_pass.extend(batch.outcomes)
                     self.first_rows.extend(rows.of(batch))
             requests, retries = self.tally.requests, self.tally.retries
-            pending = [_key(o) for o in first_pass if _not_final(o)]
+            pending = [_key(o) for o in first_pass if needs_poll(o)]
             if pending and deadline > time.monotonic():
                 await _pause(min(poll_interval, deadline - time.monotonic()))
                 later = await client.wait_for_final(

@@ -18,7 +18,7 @@ from partner_async import (
     Unresolved,
     UnresolvedReason,
 )
-from partner_async._models import replaces
+from partner_async._models import needs_poll, replaces
 from partner_async.cli._status import _StatusJob, _Tally
 from tests._fakes import API_KEY, SMS_BASE, FakeAPI, FakeClock, answered, default_entry
 
@@ -40,6 +40,14 @@ STATUSES = {"waiting", "waiting later", "delivered"}
 def test_the_rule(known: str | None, new: str) -> None:
     expected = known is None or new in STATUSES or known not in STATUSES
     assert replaces(SAMPLES[new], None if known is None else SAMPLES[known]) is expected
+
+
+@pytest.mark.parametrize("kind", list(SAMPLES))
+@pytest.mark.parametrize("retry_unresolved", [True, False])
+def test_what_is_asked_again(kind: str, retry_unresolved: bool) -> None:
+    """The one rule of wait_for_final and status --wait for what a later poll may change."""
+    expected = {"waiting": True, "waiting later": True, "transient failure": retry_unresolved}
+    assert needs_poll(SAMPLES[kind], retry_unresolved) is expected.get(kind, False)
 
 
 def cli_job() -> _StatusJob:
