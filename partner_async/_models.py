@@ -15,6 +15,7 @@ from ._serialize import attrs_dict
 from ._status import DeliveryStatus, is_final_answer, parse_status
 
 __all__ = [
+    "Answered",
     "MailBulkReport",
     "MailRecipient",
     "SMSBulkReport",
@@ -68,7 +69,37 @@ class StatusQuery:
         return attrs_dict(self)
 
 
+class Answered(Dated):
+    """What an answer to one query derives from its fields: ``status``, ``query``,
+    ``is_final`` and ``date`` (a mixin of :class:`StatusResult` and of the form the SDK
+    keeps answers in, :class:`WireResult`)."""
+
+    __slots__ = ()
+    phone_number: str
+    message_id: int
+    code: int
+    status_text: str
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """The delivery status, mapped from ``status_text`` (every documented spelling)."""
+        return parse_status(self.status_text)
+
+    @property
+    def query(self) -> StatusQuery:
+        """The (normalised) query this result answers."""
+        return StatusQuery(self.phone_number, self.message_id)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the answer will not change any more (see ``is_final_answer``): a
+        per-item code other than 200 (4, not found) is final; otherwise only Delivered and
+        Not delivered are (Waiting and Unknown are followed by ``wait_for_final``)."""
+        return is_final_answer(parse_status(self.status_text), self.code)
+
+
 class WireResult(
+    Answered,
     msgspec.Struct,
     frozen=True,
     kw_only=True,
@@ -98,24 +129,9 @@ class WireResult(
     stop_sms: bool | None = None
     is_spam: bool | None = None
 
-    @property
-    def status(self) -> DeliveryStatus:
-        """The delivery status, mapped from ``status_text``."""
-        return parse_status(self.status_text)
-
-    @property
-    def query(self) -> StatusQuery:
-        """The (normalised) query this answer is for."""
-        return StatusQuery(self.phone_number, self.message_id)
-
-    @property
-    def is_final(self) -> bool:
-        """As :attr:`StatusResult.is_final`."""
-        return is_final_answer(parse_status(self.status_text), self.code)
-
 
 @attrs.frozen(slots=True, kw_only=True)
-class StatusResult(Dated):
+class StatusResult(Answered):
     """The API's answer for one query: an immutable, hashable attrs value.
 
     ``success`` and ``code`` are the API's own per-item fields: a number the API does not
@@ -147,23 +163,6 @@ class StatusResult(Dated):
     timestamp: int | None = None
     stop_sms: bool | None = None
     is_spam: bool | None = None
-
-    @property
-    def status(self) -> DeliveryStatus:
-        """The delivery status, mapped from ``status_text`` (every documented spelling)."""
-        return parse_status(self.status_text)
-
-    @property
-    def query(self) -> StatusQuery:
-        """The (normalised) query this result answers."""
-        return StatusQuery(self.phone_number, self.message_id)
-
-    @property
-    def is_final(self) -> bool:
-        """Whether the answer will not change any more (see ``is_final_answer``): a
-        per-item code other than 200 (4, not found) is final; otherwise only Delivered and
-        Not delivered are (Waiting and Unknown are followed by ``wait_for_final``)."""
-        return is_final_answer(parse_status(self.status_text), self.code)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this result: its fields, then ``status`` (the mapped
