@@ -39,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -153,47 +152,6 @@ async def worker(paths: list[str], url: str, items: int, rounds: int, block: int
     return {p: {"cpu_us": cpu[p] / n * 1e6, "wall_us": wall[p] / n * 1e6} for p in paths}
 
 
-class Sandbox:
-    """``python -m partner_async.sandbox`` on a free loopback port, in its own process."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [PY, "-m", "partner_async.sandbox", "--port", "0", "--waiting-polls", "-1"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-        )
-        assert self.proc.stdout is not None
-        self.url = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            match = re.search(r"SMS Partner base URL:\s+(http://127\.0\.0\.1:\d+/\S*)", line)
-            if match:
-                self.url = match.group(1).rstrip("/")
-                break
-        if not self.url:
-            self.proc.kill()
-            raise RuntimeError("the sandbox did not print a loopback base URL")
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for _ in self.proc.stdout:
-            pass
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-
-
 def extract(ref: str, into: Path) -> Path:
     """The ``partner_async`` package of git revision ``ref``, in a directory of its own."""
     archive = subprocess.run(
@@ -239,10 +197,13 @@ def main() -> None:
         url, items, rounds, block, *paths = args.worker
         print(json.dumps(asyncio.run(worker(paths, url, int(items), int(rounds), int(block)))))
         return
+    sys.path.insert(0, str(HERE))
+    from run import Sandbox  # the suite's sandbox process (loopback checked, output drained)
+
     with tempfile.TemporaryDirectory() as tmp:
         for ref in sorted({p.partition("@")[2] for p in args.paths} - {""}):
             extract(ref, Path(tmp))
-        server = Sandbox()
+        server = Sandbox(0.0)
         try:
             rows: dict[int, list[dict[str, Any]]] = {}
             for rep in range(args.reps):
