@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio
-import anyio.abc
 import pytest
 
 from partner_async import SMSPartnerClient, StatusResult
 
 from ._fakes import default_entry
+from ._loopback import closed_port, raw_server
 
 pytestmark = pytest.mark.anyio
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on: without the proxy, a request there fails."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager
@@ -31,42 +22,27 @@ async def answering_proxy() -> AsyncIterator[tuple[str, list[str]]]:
     request lines it received (absolute-form URLs, as a client sends to a proxy)."""
     seen: list[str] = []
 
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += await stream.receive()
-            head, _, body = data.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            seen.append(lines[0])
-            length = next(
-                (int(v) for k, _, v in (h.partition(":") for h in lines[1:])
-                 if k.lower() == "content-length"), 0,
-            )  # fmt: skip
-            while len(body) < length:
-                body += await stream.receive()
-            items = json.loads(body)["SMSStatut_List"]
-            answer = json.dumps(
-                {
-                    "success": True,
-                    "code": 200,
-                    "StatutResponse_List": [
-                        default_entry(i["phoneNumber"], i["messageId"]) for i in items
-                    ],
-                }
-            ).encode()
-            await stream.send(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                + f"Content-Length: {len(answer)}\r\n\r\n".encode()
-                + answer
-            )
+    def answer(request: bytes) -> bytes:
+        head, _, body = request.partition(b"\r\n\r\n")
+        seen.append(head.decode("latin-1").split("\r\n")[0])
+        items = json.loads(body)["SMSStatut_List"]
+        answer = json.dumps(
+            {
+                "success": True,
+                "code": 200,
+                "StatutResponse_List": [
+                    default_entry(i["phoneNumber"], i["messageId"]) for i in items
+                ],
+            }
+        ).encode()
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            + f"Content-Length: {len(answer)}\r\n\r\n".encode()
+            + answer
+        )
 
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, serve)
-        yield f"http://127.0.0.1:{port}", seen
-        tg.cancel_scope.cancel()
+    async with raw_server(answer) as (url, _):
+        yield url, seen
 
 
 async def test_the_proxy_option(monkeypatch: pytest.MonkeyPatch) -> None:

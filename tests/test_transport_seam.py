@@ -7,10 +7,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import socket
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -25,6 +23,7 @@ from partner_async._transport import AiohttpTransport
 from partner_async.sandbox import SandboxConfig, SandboxServer
 
 from ._fakes import API_KEY, FakeAPI, count_sends
+from ._loopback import closed_port, raw_server
 from .test_sandbox_e2e import assert_matches_truth, random_queries
 
 pytestmark = pytest.mark.anyio
@@ -35,44 +34,6 @@ asyncio_only = pytest.mark.parametrize("anyio_backend", ["asyncio"])  # aiohttp 
 def server() -> Iterator[SandboxServer]:
     with SandboxServer(SandboxConfig(seed=14, waiting_polls=None)) as running:
         yield running
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@asynccontextmanager
-async def raw_server(
-    answer: Callable[[bytes], bytes] | None,
-) -> AsyncIterator[tuple[str, list[bytes]]]:
-    """A loopback HTTP/1.1 server: each request (head and body, as received) is kept and
-    answered with ``answer(request)``; None never answers."""
-    seen: list[bytes] = []
-
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += await stream.receive()
-            head = data.partition(b"\r\n\r\n")[0]
-            match = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-            while match and len(data) < len(head) + 4 + int(match.group(1)):
-                data += await stream.receive()
-            seen.append(data)
-            if answer is None:
-                await anyio.sleep_forever()
-            else:
-                await stream.send(answer(data))
-
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, serve)
-        yield f"http://127.0.0.1:{port}", seen
-        tg.cancel_scope.cancel()
 
 
 def gzipped_json(request: bytes) -> bytes:
