@@ -444,9 +444,6 @@ class _BorrowedTransport:
         """Nothing to close: the pool belongs to the client it was borrowed from."""
 
 
-_RETRYABLE_REASONS = frozenset(r for r in UnresolvedReason if r.is_transient)
-
-
 def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:
     """``progress`` receiving its snapshots with ``round=number``."""
 

@@ -14,7 +14,7 @@ import anyio
 import attrs
 import msgspec
 
-from ._client import _RETRYABLE_REASONS, SMSPartnerClient
+from ._client import SMSPartnerClient
 from ._exceptions import ConfigurationError
 from ._models import (
     StatusQuery,
@@ -33,7 +33,9 @@ __all__ = ["StatusTracker", "StoreError", "TrackerUpdate"]
 
 #: Reasons that leave a query pending (asked again on the schedule): the transient ones
 #: ``wait_for_final`` retries, and a call's deadline passing.
-_TRANSIENT: Final = _RETRYABLE_REASONS | {UnresolvedReason.DEADLINE_EXCEEDED}
+_TRANSIENT: Final = frozenset(
+    {r for r in UnresolvedReason if r.is_transient} | {UnresolvedReason.DEADLINE_EXCEEDED}
+)
 _ADD_BATCH: Final = 2000
 _SEP: Final = "\t"
 
