@@ -18,6 +18,11 @@ background task: the calls themselves do the work, in their own tasks.
   nobody else wants them). A leader cancelled mid-request puts the lookups others still
   wait for back at the head of the queue, and one of those callers takes over: nobody
   is left waiting on a request that no task drives.
+- A candidate asks for a slot only as long as some caller of the lookups it would take
+  still waits (the latest of their deadlines). When no request could start before that
+  (a 429 pause, the start rate, every slot busy), the lookups whose every caller's
+  deadline has come are settled ``Unresolved(DEADLINE_EXCEEDED)`` at once, without a
+  request, as ``multi_status`` settles its batches.
 - ``close()`` ends every waiting call with :class:`ClientClosedError`.
 
 Calls with different per-call options (``timeout``, ``max_retries``) never share a
@@ -27,7 +32,8 @@ request: each set of options has its own lane.
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from itertools import islice
 
 import anyio
 import anyio.lowlevel
@@ -159,15 +165,7 @@ class Coalescer:
         for entry in mine:
             if entry.error is not None:
                 raise _own_copy(entry.error) from None
-            outcomes.append(
-                Unresolved(
-                    StatusQuery(*entry.key),
-                    UnresolvedReason.DEADLINE_EXCEEDED,
-                    "the call's deadline passed before an answer came",
-                )
-                if entry.outcome is None
-                else entry.outcome
-            )
+            outcomes.append(_too_late(entry.key) if entry.outcome is None else entry.outcome)
         if not lane.entries and lane.candidate is None and self._lanes.get(options) is lane:
             del self._lanes[options]  # options computed per call must not pile up lanes
         return outcomes
@@ -184,25 +182,33 @@ class Coalescer:
         error: BaseException | None = None
         try:
             with scope:
-                slot = await self._limiter.reserve()
-                assert slot is not None  # without a deadline it waits for one
-                # One turn of the event loop: lookups started in this same turn (a burst
-                # from a task group, a gather) join this request instead of each leaving
-                # alone while slots are free.
-                await anyio.lowlevel.checkpoint()
-                if self._linger and 0 < len(lane.queue) < self._batch_size:
-                    oldest = next(iter(lane.queue.values())).queued_at
-                    wait = oldest + self._linger - self._clock.now()
-                    if wait > 0:
-                        await self._clock.sleep(wait)
-                lane.candidate = None
-                batch = self._take(lane)
-                me.leading = bool(batch)
-                self._elect(lane)
-                if batch:
-                    outcomes = await lane.send(
-                        [e.key for e in batch], call_stats, slot, _latest_deadline(batch)
-                    )
+                # No slot is waited for past the time the last of these callers gives up.
+                cutoff = _latest_deadline(islice(lane.queue.values(), self._batch_size))
+                slot = await self._limiter.reserve(cutoff)
+                if slot is None:  # no request could start before these callers give up
+                    assert cutoff is not None  # without a deadline, reserve() waits
+                    lane.candidate = None
+                    batch = self._take_expired(lane, cutoff)
+                    outcomes = [_too_late(entry.key) for entry in batch]
+                    self._elect(lane)
+                else:
+                    # One turn of the event loop: lookups started in this same turn (a burst
+                    # from a task group, a gather) join this request instead of each leaving
+                    # alone while slots are free.
+                    await anyio.lowlevel.checkpoint()
+                    if self._linger and 0 < len(lane.queue) < self._batch_size:
+                        oldest = next(iter(lane.queue.values())).queued_at
+                        wait = oldest + self._linger - self._clock.now()
+                        if wait > 0:
+                            await self._clock.sleep(wait)
+                    lane.candidate = None
+                    batch = self._take(lane)
+                    me.leading = bool(batch)
+                    self._elect(lane)
+                    if batch:
+                        outcomes = await lane.send(
+                            [e.key for e in batch], call_stats, slot, _latest_deadline(batch)
+                        )
         except Exception as exc:  # a fatal API error: every caller of the batch gets it
             error = exc
         except BaseException:  # this caller was cancelled: the others still need answers
@@ -221,6 +227,17 @@ class Coalescer:
             if outcomes is None and error is None:  # close() cancelled the request
                 error = ClientClosedError("the client was closed while this lookup waited")
             self._settle(lane, batch, outcomes, error, call_stats)
+
+    def _take_expired(self, lane: _Lane, cutoff: float) -> list[_Entry]:
+        """Take the queued lookups whose every caller gives up by ``cutoff`` (clock time)."""
+        expired = [
+            entry
+            for entry in lane.queue.values()
+            if (latest := _latest_deadline((entry,))) is not None and latest <= cutoff
+        ]
+        for entry in expired:
+            del lane.queue[entry.key]
+        return expired
 
     def _take(self, lane: _Lane) -> list[_Entry]:
         queue = lane.queue
@@ -324,7 +341,7 @@ def _own_copy(error: BaseException) -> BaseException:
     return clone
 
 
-def _latest_deadline(batch: list[_Entry]) -> float | None:
+def _latest_deadline(batch: Iterable[_Entry]) -> float | None:
     """How long a shared request may go on: until no caller waits for it any more."""
     latest = float("-inf")
     for entry in batch:
@@ -333,6 +350,15 @@ def _latest_deadline(batch: list[_Entry]) -> float | None:
                 return None
             latest = max(latest, waiter.deadline)
     return latest
+
+
+def _too_late(key: Key) -> Answer:
+    """The outcome of a lookup whose callers' deadlines came before an answer did."""
+    return Unresolved(
+        StatusQuery(*key),
+        UnresolvedReason.DEADLINE_EXCEEDED,
+        "the call's deadline passed before an answer came",
+    )
 
 
 def _add(total: CallStats, more: CallStats) -> None:

@@ -122,6 +122,64 @@ async def test_queries_read_after_the_deadline_are_settled_without_requests(
     assert held.in_flight == 0
 
 
+async def test_a_request_the_rate_limit_would_start_after_the_deadline_is_not_made(
+    router: respx.MockRouter,
+) -> None:
+    route = router.post(f"{SMS_BASE}/multi-status").mock(side_effect=answer)
+    clock = FakeClock()
+    async with client(clock=clock, max_requests_per_second=0.1) as c:  # one start per 10 s
+        results = await c.multi_status([(p, 1) for p in phones(1_000)], deadline=5)
+    assert len(results.answered) == 500
+    assert results.counts_by_reason() == {DEADLINE: 500}
+    assert route.call_count == 1
+    assert clock.time - 1000.0 < 5  # nobody waited for a start past the deadline
+
+
+async def test_a_429_pause_that_outlasts_the_deadline_settles_the_call_without_a_request(
+    router: respx.MockRouter,
+) -> None:
+    def limited_once(request: httpx.Request) -> httpx.Response:
+        if route.call_count == 0:
+            return httpx.Response(429, headers={"Retry-After": "120"})
+        return answer(request)
+
+    route = router.post(f"{SMS_BASE}/multi-status").mock(side_effect=limited_once)
+    clock = FakeClock()
+    async with client(clock=clock, max_retries=0) as c:
+        limited = await c.multi_status([("+33612345678", 1)])
+        assert limited[0].reason is UnresolvedReason.RATE_LIMITED  # type: ignore[union-attr]
+        # The client as a whole now waits out the 429: a call due before it ends gives up.
+        cut = await c.status("+33612345679", 2, deadline=10)
+        assert isinstance(cut, Unresolved) and cut.reason is DEADLINE
+        assert route.call_count == 1
+        assert clock.time - 1000.0 < 10
+        # Without a deadline the next call waits the pause out, then is answered.
+        later = await c.status("+33612345679", 2)
+    assert isinstance(later, StatusResult)
+    assert route.call_count == 2
+    assert clock.time - 1000.0 >= 120
+
+
+async def test_a_call_waiting_for_a_request_slot_is_settled_at_its_deadline(
+    router: respx.MockRouter,
+) -> None:
+    held = Held(free=0)
+    router.post(f"{SMS_BASE}/multi-status").mock(side_effect=held)
+    async with client(max_concurrency=1, timeout=None) as c, anyio.create_task_group() as tg:
+        first: list[Any] = []
+
+        async def hold_the_only_slot() -> None:
+            first.append(await c.status("+33612345678", 1))
+
+        tg.start_soon(hold_the_only_slot)
+        await held.holding.wait()
+        waiting = await c.status("+33612345679", 2, deadline=0.05)
+        assert isinstance(waiting, Unresolved) and waiting.reason is DEADLINE
+        assert held.count == 1  # the second query never reached the server
+        held.release.set()
+    assert isinstance(first[0], StatusResult)  # the slot holder was not disturbed
+
+
 async def test_an_httpx_timeout_bounds_each_attempt_as_a_whole(router: respx.MockRouter) -> None:
     held = Held(free=0)
     router.post(f"{SMS_BASE}/multi-status").mock(side_effect=held)

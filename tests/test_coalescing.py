@@ -23,7 +23,7 @@ from partner_async import (
 )
 from partner_async.sandbox import SandboxConfig, ground_truth
 
-from ._fakes import API_KEY, SMS_BASE, default_entry, phones
+from ._fakes import API_KEY, SMS_BASE, FakeClock, default_entry, phones
 from .test_sandbox_e2e import sms as sandbox_sms
 
 pytestmark = pytest.mark.anyio
@@ -320,6 +320,38 @@ async def test_calls_with_other_options_do_not_share_a_request(
         tg.start_soon(sms.status, "+33600000002", 1)
         tg.start_soon(lambda: sms.status("+33600000003", 1, max_retries=0))
     assert sorted(len(b) for b in gate.bodies) == [1, 2]
+
+
+async def test_lookups_due_before_a_429_pause_ends_are_settled_at_once_others_wait(
+    router: respx.MockRouter,
+) -> None:
+    gate = Gate()
+    gate.open.set()
+    async def limited_once(request: httpx.Request) -> httpx.Response:
+        if route.call_count == 0:
+            return httpx.Response(429, headers={"Retry-After": "120"})
+        return await gate(request)
+
+    route = router.post(f"{SMS_BASE}/multi-status").mock(side_effect=limited_once)
+    clock = FakeClock()
+    async with client(clock=clock, max_retries=0) as sms:
+        await sms.status("+33600000009", 9)  # the 429: the client pauses for 120 s
+        outcomes: dict[str, Any] = {}
+
+        async def look(phone: str, deadline: float | None) -> None:
+            outcomes[phone] = await sms.status(phone, 1, deadline=deadline)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(look, "+33600000001", 10.0)  # gives up long before the pause ends
+            tg.start_soon(look, "+33600000002", None)
+            tg.start_soon(look, "+33600000003", 200.0)
+    first, second, third = (outcomes[f"+3360000000{i}"] for i in (1, 2, 3))
+    assert isinstance(first, Unresolved)
+    assert first.reason is UnresolvedReason.DEADLINE_EXCEEDED
+    assert isinstance(second, StatusResult) and isinstance(third, StatusResult)
+    assert route.call_count == 2
+    assert gate.bodies == [[("+33600000002", 1), ("+33600000003", 1)]]
+    assert clock.sleeps == [120.0]
 
 
 class HeldClock:
