@@ -69,6 +69,7 @@ from ._results import (
     Outcome,
     Progress,
     StatusUpdate,
+    add_request_counts,
     answers_of,
 )
 from ._retry import RetryPolicy
@@ -471,12 +472,6 @@ def _place(outcomes: list[Answer | None], batch: Batch, sent: list[Answer]) -> N
 
 def _slot_of(item: tuple[object, int]) -> int:
     return item[1]
-
-
-def _add_stats(total: CallStats, more: CallStats) -> None:
-    for field in attrs.fields(CallStats):
-        if field.name not in ("queries", "duplicates"):
-            setattr(total, field.name, getattr(total, field.name) + getattr(more, field.name))
 
 
 class SMSPartnerClient(_Client[SMSBulkReport]):
@@ -943,7 +938,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 progress=None if progress is None else _in_round(progress, round_number),
                 deadline=max(end - clock.now(), 0.0),
             )
-            _add_stats(results.stats, again.stats)
+            add_request_counts(results.stats, again.stats)
             for previous, current in zip(pending, answers_of(again), strict=True):
                 if current == previous or not replaces(current, previous):
                     continue

@@ -42,7 +42,7 @@ from ._clock import Clock
 from ._exceptions import ClientClosedError
 from ._limits import RequestLimiter, Slot
 from ._models import StatusQuery, Unresolved, UnresolvedReason
-from ._results import Answer, CallStats
+from ._results import Answer, CallStats, add_request_counts
 
 __all__ = ["Coalescer", "SendBatch"]
 
@@ -290,7 +290,7 @@ class Coalescer:
                 waiter.open -= 1
                 if waiter not in woken:
                     woken.add(waiter)
-                    _add(waiter.stats, call_stats)
+                    add_request_counts(waiter.stats, call_stats)
                 if not waiter.open:
                     waiter.wake()
 
@@ -359,11 +359,3 @@ def _too_late(key: Key) -> Answer:
         UnresolvedReason.DEADLINE_EXCEEDED,
         "the call's deadline passed before an answer came",
     )
-
-
-def _add(total: CallStats, more: CallStats) -> None:
-    total.requests += more.requests
-    total.retries += more.retries
-    total.batches += more.batches
-    total.reasked += more.reasked
-    total.unexpected_entries += more.unexpected_entries

@@ -29,6 +29,7 @@ __all__ = [
     "MultiStatusResult",
     "Answer",
     "Outcome",
+    "add_request_counts",
     "answers_of",
     "Progress",
     "StatusUpdate",
@@ -74,6 +75,20 @@ class CallStats:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""
         return attrs_dict(self)
+
+
+#: The counters of requests and answers, which several calls' requests add up to (a
+#: call's ``queries`` and ``duplicates`` count its own input only).
+_REQUEST_COUNTS = tuple(
+    field.name for field in attrs.fields(CallStats) if field.name not in ("queries", "duplicates")
+)
+
+
+def add_request_counts(total: CallStats, more: CallStats) -> None:
+    """Add ``more``'s request and answer counters (every counter but the input's) to
+    ``total``'s."""
+    for name in _REQUEST_COUNTS:
+        setattr(total, name, getattr(total, name) + getattr(more, name))
 
 
 @attrs.frozen(slots=True)

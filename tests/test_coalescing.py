@@ -322,11 +322,12 @@ async def test_calls_with_other_options_do_not_share_a_request(
     assert sorted(len(b) for b in gate.bodies) == [1, 2]
 
 
-async def test_lookups_due_before_a_429_pause_ends_are_settled_at_once_others_wait(
+async def test_lookups_due_before_a_429_pause_ends_are_settled_at_once(
     router: respx.MockRouter,
 ) -> None:
     gate = Gate()
     gate.open.set()
+
     async def limited_once(request: httpx.Request) -> httpx.Response:
         if route.call_count == 0:
             return httpx.Response(429, headers={"Retry-After": "120"})
@@ -336,21 +337,24 @@ async def test_lookups_due_before_a_429_pause_ends_are_settled_at_once_others_wa
     clock = FakeClock()
     async with client(clock=clock, max_retries=0) as sms:
         await sms.status("+33600000009", 9)  # the 429: the client pauses for 120 s
-        outcomes: dict[str, Any] = {}
+        outcomes: list[Any] = []
 
-        async def look(phone: str, deadline: float | None) -> None:
-            outcomes[phone] = await sms.status(phone, 1, deadline=deadline)
+        async def look(phone: str, deadline: float) -> None:
+            outcomes.append(await sms.status(phone, 1, deadline=deadline))
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(look, "+33600000001", 10.0)  # gives up long before the pause ends
-            tg.start_soon(look, "+33600000002", None)
-            tg.start_soon(look, "+33600000003", 200.0)
-    first, second, third = (outcomes[f"+3360000000{i}"] for i in (1, 2, 3))
-    assert isinstance(first, Unresolved)
-    assert first.reason is UnresolvedReason.DEADLINE_EXCEEDED
-    assert isinstance(second, StatusResult) and isinstance(third, StatusResult)
-    assert route.call_count == 2
-    assert gate.bodies == [[("+33600000002", 1), ("+33600000003", 1)]]
+        async with anyio.create_task_group() as tg:  # each gives up before the pause ends
+            for phone, deadline in [("+33600000001", 10), ("+33600000002", 50)]:
+                tg.start_soon(look, phone, deadline)
+                tg.start_soon(look, phone, 100 - deadline)  # the same lookup, shared
+        assert len(outcomes) == 4
+        for outcome in outcomes:
+            assert isinstance(outcome, Unresolved)
+            assert outcome.reason is UnresolvedReason.DEADLINE_EXCEEDED
+        assert route.call_count == 1 and clock.sleeps == []  # no request, no wait
+        # A lookup without a deadline waits the pause out and is asked.
+        later = await sms.status("+33600000001", 1)
+    assert isinstance(later, StatusResult)
+    assert gate.bodies == [[("+33600000001", 1)]]
     assert clock.sleeps == [120.0]
 
 

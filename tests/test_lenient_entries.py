@@ -56,6 +56,17 @@ async def test_an_unreadable_field_keeps_the_entry(
     assert field in message
 
 
+async def test_a_small_call_counts_its_unreadable_fields_too(fake_api: FakeAPI) -> None:
+    """A call of fewer queries than a batch shares requests (``status()``'s path): its
+    counters are those of the requests that carried it, every counter included."""
+    odd = set(phones(2, start=7))
+    fake_api.entry = lambda p, m: {**default_entry(p, m), **({"isSpam": "?"} if p in odd else {})}
+    async with client() as c:
+        results = await c.multi_status([(p, 1) for p in phones(20)])
+    assert results.stats.requests == 1
+    assert results.stats.unreadable_fields == 2
+
+
 async def test_unreadable_code_falls_back_on_success(fake_api: FakeAPI) -> None:
     fake_api.entry = lambda p, m: {**default_entry(p, m), "code": "two hundred"}
     async with client() as c:
