@@ -769,7 +769,11 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         """A call of at most one batch, in the caller's task: a partial batch joins the
         shared requests of the client's coalescer, a full one is sent as it is."""
         stats = builder.stats
-        full = builder.extend(items)
+        try:
+            full = builder.extend(items)
+        except PartnerError as exc:  # bad input: nothing was asked yet
+            exc.partial_results = self._partial([], builder)
+            raise
         stats.queries = builder.position
         batch = full[0] if full else builder.flush()
         outcomes: list[Answer | None] = [None] * builder.distinct

@@ -15,6 +15,7 @@ from partner_async import (
     AuthenticationError,
     ClientClosedError,
     InputError,
+    InvalidInputError,
     PartnerError,
     RetryPolicy,
     SMSPartnerClient,
@@ -238,6 +239,19 @@ async def test_a_failing_async_input_in_its_first_batch(fake_api: FakeAPI) -> No
     assert isinstance(caught.value.__cause__, OSError)
     assert caught.value.partial_results is not None
     assert len(caught.value.partial_results) == 0
+
+
+@pytest.mark.parametrize("size", [3, 1_200])  # a small call (shared requests), the pipeline
+async def test_a_malformed_item_raises_with_partial_results_whatever_the_size(
+    fake_api: FakeAPI, size: int
+) -> None:
+    queries: list[Any] = [(p, 1) for p in phones(size)] + [42]
+    async with client() as c:
+        with pytest.raises(InvalidInputError, match=f"query #{size} is 42") as caught:
+            await c.multi_status(queries)
+    partial = caught.value.partial_results
+    assert partial is not None  # a MultiStatusResult (perhaps empty), never None
+    assert len(partial) == len(partial.answered) <= size
 
 
 async def test_a_fatal_error_keeps_the_answers_that_came_before(router: respx.MockRouter) -> None:
