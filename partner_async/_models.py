@@ -6,7 +6,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any, Final
 
 import attrs
 import msgspec
@@ -25,12 +25,21 @@ __all__ = [
     "Unresolved",
     "UnresolvedReason",
     "WireResult",
+    "MAX_TIMESTAMP",
     "needs_poll",
     "public",
     "public_all",
     "replaces",
     "to_wire",
 ]
+
+
+#: The latest Unix time a date can have (9999-12-31T23:59:59Z). An answer's date outside
+#: 0..MAX_TIMESTAMP is unreadable: it reads as None, like any other unreadable field.
+MAX_TIMESTAMP: Final = 253_402_300_799
+
+#: A readable answer date, checked by msgspec in C while decoding.
+Timestamp = Annotated[int, msgspec.Meta(ge=0, le=MAX_TIMESTAMP)]
 
 
 def _to_datetime(timestamp: int | None) -> datetime | None:
@@ -125,7 +134,7 @@ class WireResult(
     success: bool
     code: int
     status_text: str
-    timestamp: int | None = None
+    timestamp: Timestamp | None = None
     stop_sms: bool | None = None
     is_spam: bool | None = None
 

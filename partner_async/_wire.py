@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +28,7 @@ import msgspec
 
 from ._exceptions import ResponseFormatError
 from ._models import (
+    MAX_TIMESTAMP,
     MailBulkReport,
     MailRecipient,
     SMSBulkReport,
@@ -161,15 +163,20 @@ def to_timestamp(value: object) -> int | None:
     if value is None or value == "":
         return None
     if type(value) is int:
-        return value
-    if type(value) is str:
+        seconds = value
+    elif type(value) is str:
         if value.isdigit():
-            return int(value)
-        local = datetime.strptime(value.strip(), _LOCAL_FORMAT)
-        return int(local.replace(tzinfo=vendor_zone()).timestamp())
-    if type(value) is float:
-        return int(value)
-    raise ValueError(f"not a date: {value!r}")
+            seconds = int(value)
+        else:
+            local = datetime.strptime(value.strip(), _LOCAL_FORMAT)
+            seconds = int(local.replace(tzinfo=vendor_zone()).timestamp())
+    elif type(value) is float:
+        seconds = int(value)
+    else:
+        raise ValueError(f"not a date: {value!r}")
+    if not 0 <= seconds <= MAX_TIMESTAMP:
+        raise ValueError(f"not a date: {value!r} (out of range)")
+    return seconds
 
 
 def to_decimal(value: object) -> Decimal | None:
@@ -473,7 +480,9 @@ def _to_cost(value: object) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-        return float(value)
+        cost = float(value)
+        if math.isfinite(cost):
+            return cost
     raise ValueError(f"not a cost: {value!r}")
 
 

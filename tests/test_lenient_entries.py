@@ -3,6 +3,7 @@ oddity is counted (``CallStats.unreadable_fields``) and logged once."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -31,6 +32,9 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
         ("date", {"when": 1}, "timestamp"),
         ("stopSms", "oui", "stop_sms"),
         ("isSpam", "maybe", "is_spam"),
+        ("date", "99999999999999", "timestamp"),  # beyond year 9999: no datetime holds it
+        ("date", 10**15, "timestamp"),
+        ("date", -62135596801, "timestamp"),
     ],
 )
 async def test_an_unreadable_field_keeps_the_entry(
@@ -98,6 +102,34 @@ async def test_a_mail_report_with_stop_mail_oui_is_kept(
     assert report.recipients[-1].timestamp is None and report.recipients[-1].cost is None
     [message] = warnings(caplog)
     assert "3 unreadable field(s)" in message
+
+
+async def test_a_date_out_of_range_reads_as_none_and_every_value_stays_json_ready(
+    fake_api: FakeAPI,
+) -> None:
+    fake_api.entry = lambda p, m: {**default_entry(p, m), "date": 10**15}
+    async with client() as c:
+        results = await c.multi_status([("+33612345678", 5)])
+        alone = await c.status("+33612345679", 5)
+    [result] = results
+    assert isinstance(result, StatusResult) and isinstance(alone, StatusResult)
+    assert result.timestamp is None and result.date is None and alone.date is None
+    assert results.stats.unreadable_fields == 1
+    json.dumps(results.to_dict(), allow_nan=False)  # what strict encoders (ASGI) need
+
+
+async def test_a_mail_cost_that_is_not_a_finite_number_reads_as_none(
+    router: respx.MockRouter,
+) -> None:
+    body = fixture_json("mail_bulk_status.json")
+    entries = body["StatutResponseList"]
+    entries[0] = {**entries[0], "cost": "NaN"}
+    entries[1] = {**entries[1], "cost": "inf"}
+    router.get(f"{MAIL_BASE}/bulk-status").respond(json=body)
+    async with MailPartnerClient(api_key=API_KEY, base_url=MAIL_BASE, max_retries=0) as m:
+        report = await m.bulk_status("300")
+    assert report.recipients[0].cost is None and report.recipients[1].cost is None
+    json.dumps(report.to_dict(), allow_nan=False)
 
 
 async def test_an_sms_report_with_a_bad_date_is_kept(router: respx.MockRouter) -> None:
