@@ -17,6 +17,8 @@ import anyio
 import click
 
 from partner_async import ConfigurationError, InputError, PartnerError
+from partner_async._secret import Secret
+from partner_async._transport import redact as redact_key
 
 from ._io import InputFormatError
 
@@ -64,10 +66,12 @@ class CliInputError(CliError):
 
 def redact(text: str, *secrets: str | None) -> str:
     """``text`` with every given secret (and the key environment variables' values)
-    replaced by ``***``, the mask the SDK uses in texts."""
+    masked by the SDK's own rule: any ``apiKey=`` URL parameter, and each key as written,
+    URL-encoded or JSON-escaped."""
+    text = redact_key(text)
     for secret in (*secrets, *(os.environ.get(name) for name in SECRET_ENV)):
-        if secret and len(secret) >= 3:
-            text = text.replace(secret, "***")
+        if secret:
+            text = redact_key(text, Secret(secret))
     return text
 
 

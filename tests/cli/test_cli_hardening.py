@@ -273,3 +273,25 @@ def test_the_detail_column_never_shows_a_key_the_server_echoed(
     rows = read_csv(result.stdout)
     assert [r["reason"] for r in rows] == ["rejected"] * 3
     assert all("apiKey" in r["detail"] and "***" in r["detail"] for r in rows)
+
+
+def test_an_error_line_masks_the_key_in_every_form_the_sdk_masks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from urllib.parse import quote
+
+    from partner_async.cli._runtime import CliError, fail
+
+    key = "cli/key+9f2Kq7=Zx41"
+    escaped = key.replace("/", "\\/")  # as JSON may write it
+    monkeypatch.setenv("MAILPARTNER_API_KEY", "env-key-5hT2pQ9w")
+    with pytest.raises(CliError) as caught:
+        fail(
+            f"refused: {key}, GET /v1/x?apiKey=other-key-7777&y=1, {quote(key, safe='')},"
+            f' {{"apiKey": "{escaped}"}}, env-key-5hT2pQ9w',
+            key,
+        )
+    message = caught.value.format_message()
+    for shown in (key, quote(key, safe=""), escaped, "other-key", "env-key"):
+        assert shown not in message
+    assert message.count("***") == 5
