@@ -16,6 +16,7 @@ from ._status import DeliveryStatus, is_final_answer, parse_status
 
 __all__ = [
     "Answered",
+    "Reported",
     "MailBulkReport",
     "MailRecipient",
     "SMSBulkReport",
@@ -78,7 +79,20 @@ class StatusQuery:
         return attrs_dict(self)
 
 
-class Answered(Dated):
+class Reported(Dated):
+    """The ``status`` of a value, derived from its ``status_text`` (as the API sent it):
+    one source, so the two never disagree (a mixin of every value that has a status)."""
+
+    __slots__ = ()
+    status_text: str
+
+    @property
+    def status(self) -> DeliveryStatus:
+        """The delivery status, mapped from ``status_text`` (every documented spelling)."""
+        return parse_status(self.status_text)
+
+
+class Answered(Reported):
     """What an answer to one query derives from its fields: ``status``, ``query``,
     ``is_final`` and ``date`` (a mixin of :class:`StatusResult` and of the form the SDK
     keeps answers in, :class:`WireResult`)."""
@@ -87,12 +101,6 @@ class Answered(Dated):
     phone_number: str
     message_id: int
     code: int
-    status_text: str
-
-    @property
-    def status(self) -> DeliveryStatus:
-        """The delivery status, mapped from ``status_text`` (every documented spelling)."""
-        return parse_status(self.status_text)
 
     @property
     def query(self) -> StatusQuery:
@@ -175,8 +183,8 @@ class StatusResult(Answered):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this result: its fields, then ``status`` (the mapped
-        value) and ``date`` (ISO 8601, UTC)."""
-        return attrs_dict(self, ("status", "date"))
+        value), ``date`` (ISO 8601, UTC) and ``is_final``."""
+        return attrs_dict(self, ("status", "date", "is_final"))
 
 
 _ONE = msgspec.convert
@@ -310,26 +318,44 @@ def needs_poll(
 
 
 @attrs.frozen(slots=True)
-class SMSRecipient(Dated):
-    """One recipient of an SMS in a bulk-status report."""
+class SMSRecipient(Reported):
+    """One recipient of an SMS in a bulk-status report.
+
+    >>> r = SMSRecipient("+33612345678", "Delivered", 1517934416)
+    >>> r.status, r.date.year
+    (<DeliveryStatus.DELIVERED: 'Delivered'>, 2018)
+
+    Attributes:
+        phone_number: the recipient, as the API sent it.
+        status_text: the status exactly as the API sent it (``status``: its mapped value).
+        timestamp: when the status was reported (Unix seconds), if readable.
+        stop_sms: the recipient replied STOP, if sent.
+    """
 
     phone_number: str
-    status: DeliveryStatus
     status_text: str
     timestamp: int | None = None
     stop_sms: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
-        return attrs_dict(self, ("date",))
+        """A JSON-ready dict of this value: its fields, then ``status`` and ``date``."""
+        return attrs_dict(self, ("status", "date"))
 
 
 @attrs.frozen(slots=True)
-class MailRecipient(Dated):
-    """One recipient of an e-mail in a Mail Partner bulk-status report."""
+class MailRecipient(Reported):
+    """One recipient of an e-mail in a Mail Partner bulk-status report.
+
+    Attributes:
+        email: the recipient's address.
+        status_text: the status exactly as the API sent it (``status``: its mapped value).
+        token: the message's token, if sent.
+        cost: what the e-mail cost, if sent and readable.
+        stop_mail: the recipient unsubscribed, if sent.
+        timestamp: when the status was reported (Unix seconds), if readable.
+    """
 
     email: str
-    status: DeliveryStatus
     status_text: str
     token: str | None = None
     cost: float | None = None
@@ -337,8 +363,8 @@ class MailRecipient(Dated):
     timestamp: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
-        return attrs_dict(self, ("date",))
+        """A JSON-ready dict of this value: its fields, then ``status`` and ``date``."""
+        return attrs_dict(self, ("status", "date"))
 
 
 class _Report:

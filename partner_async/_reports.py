@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._models import Dated, SMSRecipient
+from ._models import Dated, Reported, SMSRecipient
 from ._serialize import attrs_dict
 from ._status import DeliveryStatus
 
@@ -21,15 +21,15 @@ CostInterval = Literal["last_month", "last_twelve_months", "custom"]
 
 
 @attrs.frozen(slots=True)
-class MessageStatus(Dated):
+class MessageStatus(Reported):
     """The status of one SMS to one recipient (``SMSPartnerClient.message_status``).
 
     Attributes:
         phone_number: the recipient, in E.164 (the number asked about; the vendor echoes
             it in national form).
         message_id: the message id.
-        status: the delivery status, mapped from ``status_text``.
-        status_text: the status exactly as the API sent it (the ``statut`` field).
+        status_text: the status exactly as the API sent it (the ``statut`` field);
+            ``status`` is its mapped value.
         timestamp: when the status was reported (Unix seconds, UTC), if readable. The
             vendor sends a Unix timestamp string or ``YYYY-MM-DD HH:MM:SS`` in its local
             time (read as Europe/Paris).
@@ -41,7 +41,6 @@ class MessageStatus(Dated):
 
     phone_number: str
     message_id: int
-    status: DeliveryStatus
     status_text: str
     timestamp: int | None = None
     stop_sms: bool | None = None
@@ -56,7 +55,7 @@ class MessageStatus(Dated):
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of this value (``json.dumps`` takes it)."""
-        return attrs_dict(self, ("date", "is_final"))
+        return attrs_dict(self, ("status", "date", "is_final"))
 
 
 @attrs.frozen(slots=True)

@@ -37,7 +37,6 @@ from ._models import (
 )
 from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._secret import Secret, SecretBody
-from ._status import parse_status
 
 __all__ = [
     "ErrorBody",
@@ -464,12 +463,10 @@ def structure_sms_recipient(entry: dict[str, Any], odd: object = None) -> SMSRec
         odd = Oddities()
     raw = entry.get("status")
     text = "" if raw is None else str(raw)
-    status = parse_status(text)
     timestamp = odd.read(to_timestamp, entry.get("date"), "date")
     stop = odd.read(to_flag, _first(entry, "stopSMS", "stopSms"), "stopSMS")
     return SMSRecipient(
         phone_number=str(entry.get("phoneNumber") or ""),
-        status=status,
         status_text=text,
         timestamp=timestamp,
         stop_sms=stop,
@@ -496,7 +493,6 @@ def structure_mail_recipient(entry: dict[str, Any], odd: object = None) -> MailR
     token = entry.get("token")
     return MailRecipient(
         email=str(entry.get("email") or ""),
-        status=parse_status(text),
         status_text=text,
         token=None if token is None else str(token),
         cost=odd.read(_to_cost, entry.get("cost"), "cost"),
@@ -616,7 +612,6 @@ def structure_message_status(body: dict[str, Any]) -> MessageStatus:
     result = MessageStatus(
         phone_number=str(_first(body, "number", "phoneNumber") or ""),
         message_id=message_id or 0,
-        status=parse_status(text),
         status_text=text,
         timestamp=odd.read(to_timestamp, body.get("date"), "date"),
         stop_sms=odd.read(to_flag, _first(body, "stopSms", "stopSMS"), "stopSms"),

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import gc
 import json
+from typing import Any
 
 import attrs
 import pytest
 
-from partner_async import BatchResult, DeliveryStatus, SMSPartnerClient, StatusResult
+from partner_async import (
+    BatchResult,
+    DeliveryStatus,
+    MailRecipient,
+    MessageStatus,
+    SMSPartnerClient,
+    SMSRecipient,
+    StatusResult,
+)
 from partner_async._results import answers_of
 
 from ._fakes import API_KEY, SMS_BASE, FakeAPI, phones
@@ -61,3 +70,26 @@ async def test_an_updated_result_set_keeps_the_users_value(fake_api: FakeAPI) ->
     assert results.update(newer) == first
     assert results[0] == newer and results.waiting == [newer]
     assert not gc.is_tracked(answers_of(results)[0])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        StatusResult(
+            phone_number="+33612345678", message_id=1, success=True, code=200,
+            status_text="Waiting",
+        ),
+        SMSRecipient("+33612345678", "Waiting"),
+        MailRecipient("a@b.fr", "Waiting"),
+        MessageStatus("+33612345678", 1, "Waiting"),
+    ],
+)  # fmt: skip
+def test_every_status_is_derived_from_the_text_the_api_sent(value: Any) -> None:
+    """Siblings agree: ``status`` is read from ``status_text`` on every value that has
+    one, so the two can't contradict each other and ``attrs.evolve`` changes both."""
+    assert value.status is DeliveryStatus.WAITING
+    changed = attrs.evolve(value, status_text="DELIVRD")
+    assert changed.status is DeliveryStatus.DELIVERED
+    assert changed.to_dict()["status"] == "Delivered"
+    with pytest.raises(TypeError, match="status"):
+        attrs.evolve(value, status=DeliveryStatus.DELIVERED)
