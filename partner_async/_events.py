@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from ._exceptions import ConfigurationError
+from ._serialize import attrs_dict
 from ._version import __version__
 
 __all__ = [
@@ -54,6 +55,10 @@ class RequestInfo:
     attempt: int
     items: int
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        return attrs_dict(self)
+
 
 @attrs.frozen(slots=True)
 class ResponseInfo:
@@ -74,6 +79,10 @@ class ResponseInfo:
     error: str | None = None
     content_type: str = ""
     retry_after: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value, ``request`` nested (``json.dumps`` takes it)."""
+        return attrs_dict(self)
 
 
 #: A hook: a function or coroutine function of one :class:`RequestInfo` (``"request"``

@@ -6,8 +6,11 @@ import email.utils
 import math
 import random
 import time
+from typing import Any
 
 import attrs
+
+from ._serialize import attrs_dict
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
@@ -45,6 +48,10 @@ class RetryPolicy:
     def _check_max_retries(self, _: attrs.Attribute[int], value: int) -> None:
         if type(value) is not int or value < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this policy (``json.dumps`` takes it)."""
+        return attrs_dict(self)
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``attempt + 1`` (full jitter)."""

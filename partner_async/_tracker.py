@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import anyio
 import attrs
@@ -27,6 +27,7 @@ from ._models import (
 )
 from ._normalize import InvalidQuery, QueryLike
 from ._results import Answer, Outcome, answers_of
+from ._serialize import attrs_dict
 from ._store import Row, StoreError, TrackerStore, open_store
 
 __all__ = ["StatusTracker", "StoreError", "TrackerUpdate"]
@@ -110,6 +111,11 @@ class TrackerUpdate:
     def is_final(self) -> bool:
         """Whether :attr:`current` will not change any more."""
         return _is_final(self.current)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this update: its fields (outcomes nested as their own
+        ``to_dict()``), then ``is_final``."""
+        return attrs_dict(self, ("is_final",))
 
 
 def _is_final(outcome: Answer) -> bool:

@@ -101,3 +101,35 @@ async def test_results_of_a_call(fake_api: FakeAPI) -> None:
     assert document["counts_by_status"] == {"Delivered": 1}
     assert document["stats"]["requests"] == 1
     assert round_trip(batch)["positions"] == [0]
+
+
+def test_every_public_attrs_class_has_to_dict() -> None:
+    import attrs
+
+    import partner_async
+
+    classes = [getattr(partner_async, name) for name in partner_async.__all__]
+    values = [c for c in classes if isinstance(c, type) and attrs.has(c)]
+    assert len(values) >= 19
+    assert [c.__name__ for c in values if not callable(getattr(c, "to_dict", None))] == []
+
+
+async def test_hook_infos_tracker_updates_and_policies(fake_api: FakeAPI) -> None:
+    from partner_async import RetryPolicy, TrackerUpdate
+
+    seen: list[Any] = []
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE) as client:
+        client.event_hooks = {"request": [seen.append], "response": [seen.append]}
+        await client.multi_status([("0612345678", 1)])
+    request, response = (round_trip(info) for info in seen)
+    assert (request["method"], request["items"]) == ("POST", 1)
+    assert response["status_code"] == 200 and response["request"] == request
+    assert "apiKey" not in json.dumps(request)
+    update = TrackerUpdate("+33612345678/1/1", UNRESOLVED.query, None, ANSWERED, 1)
+    document = round_trip(update)
+    assert (document["current"]["status"], document["previous"], document["is_final"]) == (
+        "Delivered",
+        None,
+        True,
+    )
+    assert round_trip(RetryPolicy(max_retries=2))["max_retries"] == 2
