@@ -53,13 +53,14 @@ def _as_pair(item: object, position: int) -> tuple[Any, Any]:
     )
 
 
-#: True for ``+`` and 8 to 15 ASCII digits: a phone number already in E.164 form.
-is_e164: Callable[[str], object] = re.compile(r"\+[0-9]{8,15}").fullmatch
+#: ``+`` and 8 to 15 ASCII digits: a phone number already in E.164 form.
+_E164 = r"\+[0-9]{8,15}"
+is_e164: Callable[[str], object] = re.compile(_E164).fullmatch
 
-
-#: Ids below this (18 digits at most) are "normal" for the fast paths; the larger valid
-#: ids (up to :data:`MAX_MESSAGE_ID`) take the per-item normaliser, with the same result.
-FAST_ID_BOUND = 10**18
+#: Ids of at most this many digits are "normal" for the fast paths; the larger valid ids
+#: (up to :data:`MAX_MESSAGE_ID`) take the per-item normaliser, with the same result.
+_FAST_ID_DIGITS = 18
+FAST_ID_BOUND = 10**_FAST_ID_DIGITS
 
 
 def is_normal(phone_number: object, message_id: object) -> bool:
@@ -79,10 +80,10 @@ _TUPLE, _INT, _STR = {tuple}, {int}, {str}
 _phones, _ids = operator.itemgetter(0), operator.itemgetter(1)
 _write = msgspec.json.Encoder().encode
 #: A JSON array of ``["+digits", id]`` pairs: E.164 numbers and ids below
-#: :data:`FAST_ID_BOUND`, as msgspec writes a list of ``(str, int)`` tuples.
-_NORMAL_PAIRS = re.compile(
-    rb'\[(?:\["\+[0-9]{8,15}",[1-9][0-9]{0,17}\],)*\["\+[0-9]{8,15}",[1-9][0-9]{0,17}\]\]'
-).fullmatch
+#: :data:`FAST_ID_BOUND`, as msgspec writes a list of ``(str, int)`` tuples (built from
+#: the same two rules as :func:`is_normal`).
+_PAIR = rf'\["{_E164}",[1-9][0-9]{{0,{_FAST_ID_DIGITS - 1}}}\]'
+_NORMAL_PAIRS = re.compile(rf"\[(?:{_PAIR},)*{_PAIR}\]".encode()).fullmatch
 
 
 def all_normal(items: list[Any]) -> bool:

@@ -10,7 +10,7 @@ import pytest
 
 from partner_async import InvalidInputError
 from partner_async._batching import Batch, BatchBuilder
-from partner_async._normalize import all_normal, make_normalizer
+from partner_async._normalize import all_normal, is_normal, make_normalizer
 from partner_async._results import CallStats
 
 GOOD = ("+33612345678", 1226613)
@@ -72,6 +72,8 @@ def test_chunk_rule_is_the_per_item_rule(item: Any) -> None:
     assert expected is any(item is normal for normal in NORMAL)
     assert all_normal([item]) is expected
     assert all_normal([*NORMAL, item, GOOD]) is expected  # anywhere in a chunk
+    pair = type(item) is tuple and len(item) == 2
+    assert (pair and is_normal(*item)) is expected
 
 
 def test_chunk_of_two_character_strings_is_not_normal() -> None:
