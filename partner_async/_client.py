@@ -669,7 +669,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         (outcome,) = await self._coalescer.lookup(
             options, send, (key,), CallStats(), self._deadline_at(deadline)
         )
-        return public(outcome)  # type: ignore[no-any-return]
+        return public(outcome)
 
     async def multi_status(
         self,
@@ -946,11 +946,10 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             for previous, current in zip(pending, answers_of(again), strict=True):
                 if current == previous or not replaces(current, previous):
                     continue
-                results.update(current)
+                now = public(current)
+                results.update(now)
                 if on_update is not None:
-                    outcome = on_update(
-                        StatusUpdate(public(previous), public(current), round_number)
-                    )
+                    outcome = on_update(StatusUpdate(public(previous), now, round_number))
                     if inspect.isawaitable(outcome):
                         await outcome
         return results

@@ -6,7 +6,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, overload
 
 import attrs
 import msgspec
@@ -191,11 +191,18 @@ _ONE = msgspec.convert
 _MANY = list[StatusResult]
 
 
-def public(outcome: Any) -> Any:
+@overload
+def public(outcome: WireResult | StatusResult) -> StatusResult: ...
+@overload
+def public(outcome: Unresolved) -> Unresolved: ...
+@overload
+def public(outcome: WireResult | StatusResult | Unresolved) -> StatusResult | Unresolved: ...
+def public(outcome: WireResult | StatusResult | Unresolved) -> StatusResult | Unresolved:
     """``outcome`` as users see it: a :class:`WireResult` made a :class:`StatusResult`
     (anything else as it is)."""
-    if type(outcome) is WireResult:
-        return _ONE(outcome, StatusResult, from_attributes=True)
+    if isinstance(outcome, WireResult):
+        made: StatusResult = _ONE(outcome, StatusResult, from_attributes=True)
+        return made
     return outcome
 
 

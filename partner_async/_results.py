@@ -233,7 +233,7 @@ class MultiStatusResult:
     def __getitem__(self, index: int | slice) -> Outcome | list[Outcome]:
         if isinstance(index, slice):
             return public_all(self._outcomes[index])
-        return public(self._outcomes[index])  # type: ignore[no-any-return]
+        return public(self._outcomes[index])
 
     def __repr__(self) -> str:
         if self._unresolved_count is None:
@@ -283,7 +283,7 @@ class MultiStatusResult:
             [o for o in self._outcomes if not isinstance(o, Unresolved) and not o.is_final]
         )
 
-    def update(self, outcome: Outcome | WireResult) -> Outcome:
+    def update(self, outcome: Outcome) -> Outcome:
         """Put ``outcome`` in place of the outcome of the same query (a newer answer, as
         :meth:`~partner_async.SMSPartnerClient.wait_for_final` gets); returns the one it
         replaces. ``KeyError`` if the query is not part of this result set.
@@ -295,9 +295,9 @@ class MultiStatusResult:
         if slot is None:
             raise KeyError(f"{query!r} is not a query of this result set")
         previous = public(self._outcomes[slot])
-        self._outcomes[slot] = to_wire(outcome) if type(outcome) is StatusResult else outcome
+        self._outcomes[slot] = outcome if isinstance(outcome, Unresolved) else to_wire(outcome)
         self._unresolved_count = None
-        return previous  # type: ignore[no-any-return]
+        return previous
 
     def counts_by_status(self) -> Counter[DeliveryStatus]:
         """How many answered queries have each delivery status."""

@@ -70,7 +70,7 @@ def _decode(data: bytes) -> Outcome:
             raw["detail"],
             raw["code"],
         )
-    return public(_decode_result(data))  # type: ignore[no-any-return]
+    return public(_decode_result(data))
 
 
 def _label(outcome: Answer) -> str:
