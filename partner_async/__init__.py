@@ -7,8 +7,9 @@
 
 import logging as _logging
 
-from ._client import NOT_GIVEN, MailPartnerClient, SMSPartnerClient
+from ._client import MailPartnerClient, SMSPartnerClient
 from ._clock import AnyioClock, Clock
+from ._config import NOT_GIVEN, NotGiven
 from ._events import RequestInfo, ResponseInfo, setup_logging
 from ._exceptions import (
     APIError,
@@ -71,6 +72,7 @@ __all__ = [
     "MessageStatus",
     "MultiStatusResult",
     "NOT_GIVEN",
+    "NotGiven",
     "PartnerError",
     "PermissionDeniedError",
     "Progress",
@@ -104,8 +106,8 @@ _logging.getLogger(__name__).addHandler(_logging.NullHandler())
 # Report public names as partner_async.X (as httpx and trio do), not as private modules.
 for _name in __all__:
     _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("partner_async._"):
-        _obj.__module__ = __name__
+    if hasattr(_obj, "__qualname__") and _obj.__module__.startswith("partner_async._"):
+        _obj.__module__ = __name__  # classes and functions (NOT_GIVEN reports its class's)
 del _name, _obj
 
 setup_logging()  # PARTNER_ASYNC_LOG=debug|info

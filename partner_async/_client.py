@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import ipaddress
 import os
 from collections.abc import (
     AsyncIterable,
@@ -21,11 +20,10 @@ from collections.abc import (
     Sized,
 )
 from contextlib import AbstractAsyncContextManager
-from datetime import date, datetime
+from datetime import date
 from itertools import islice
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
-from urllib.parse import urlsplit
 
 import anyio
 import attrs
@@ -33,6 +31,19 @@ import attrs
 from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
 from ._coalesce import Coalescer, SendBatch
+from ._config import (
+    NOT_GIVEN,
+    NotGiven,
+    RequestSettings,
+    as_day,
+    check_base_url,
+    deadline_at,
+    non_negative_int,
+    positive_int,
+    resolve_policy,
+    resolve_timeout,
+    seconds_or_none,
+)
 from ._events import EventHook, EventHooks
 from ._exceptions import (
     ClientClosedError,
@@ -100,77 +111,6 @@ COST_INTERVALS: Final = ("last_twelve_months", "last_month", "custom")
 R = TypeVar("R", SMSBulkReport, MailBulkReport)
 
 
-class _NotGiven:
-    """The type of :data:`NOT_GIVEN`: an option not given for this call, so the client's
-    setting applies (distinct from None, which some options take as a value)."""
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Final = _NotGiven()
-
-
-@attrs.frozen
-class RequestSettings:
-    """What one call of a GET endpoint is sent with: the client's ``timeout``, retry
-    policy and ``deadline``, overridden by the call's own, resolved once by the public
-    method."""
-
-    policy: RetryPolicy
-    timeout: Timeout
-    deadline: float | None = None  # clock time; None: no deadline
-
-
-def _check_base_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return url.rstrip("/")
-    if parts.scheme == "http" and host:
-        if host == "localhost":
-            return url.rstrip("/")
-        try:
-            if ipaddress.ip_address(host).is_loopback:
-                return url.rstrip("/")
-        except ValueError:
-            pass
-        raise ConfigurationError(
-            f"base_url {url!r} is plain http to a non-loopback host: the API key would "
-            "travel in clear text. Use https (plain http is accepted only for loopback)"
-        )
-    raise ConfigurationError(f"base_url {url!r} is not an http(s) URL")
-
-
-def _seconds_or_none(name: str, value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ConfigurationError(f"{name} must be None or a number of seconds >= 0, got {value!r}")
-    return float(value)
-
-
-def _positive_int(name: str, value: object, maximum: int | None = None) -> int:
-    if type(value) is not int or value < 1 or (maximum is not None and value > maximum):
-        bound = f"1..{maximum}" if maximum else ">= 1"
-        raise ConfigurationError(f"{name} must be an int in {bound}, got {value!r}")
-    return value
-
-
-def _isolation_budget(value: object) -> int:
-    if type(value) is not int or value < 0:
-        raise ConfigurationError(f"isolation_budget must be an int >= 0, got {value!r}")
-    return value
-
-
-def _day(name: str, value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise ConfigurationError(f'interval="custom" needs {name}= as a datetime.date, got {value!r}')
-
-
 class _Client(Generic[R]):
     """What both clients share: key, settings, transport, limits, lifecycle."""
 
@@ -197,7 +137,7 @@ class _Client(Generic[R]):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         proxy: str | None = None,
     ) -> None:
-        self.deadline = _seconds_or_none("deadline", deadline)
+        self.deadline = seconds_or_none("deadline", deadline)
         if response_format not in ("json", "xml"):
             raise ConfigurationError(
                 f"response_format must be 'json' or 'xml', got {response_format!r}"
@@ -211,10 +151,10 @@ class _Client(Generic[R]):
                 f"no API key: pass api_key=... or set the {self._env_var} environment variable"
             )
         self.__api_key = Secret(key)
-        self.base_url = _check_base_url(
+        self.base_url = check_base_url(
             base_url or os.environ.get(self._base_url_env_var) or self._default_base_url
         )
-        self.max_concurrency = _positive_int("max_concurrency", max_concurrency)
+        self.max_concurrency = positive_int("max_concurrency", max_concurrency)
         if max_requests_per_second is not None and not max_requests_per_second > 0:
             raise ConfigurationError(
                 f"max_requests_per_second must be > 0, got {max_requests_per_second!r}"
@@ -232,7 +172,7 @@ class _Client(Generic[R]):
             # connection per slot (and a spare) no request waits for a pooled connection.
             max_connections=self.max_concurrency + 1,
             tls=self.base_url.startswith("https:"),
-            max_response_bytes=_positive_int("max_response_bytes", max_response_bytes),
+            max_response_bytes=positive_int("max_response_bytes", max_response_bytes),
             proxy=proxy,
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
@@ -291,14 +231,9 @@ class _Client(Generic[R]):
                 f"this {type(self).__name__} was closed while the call was in progress"
             )
 
-    def _deadline_at(self, deadline: float | _NotGiven | None) -> float | None:
+    def _deadline_at(self, deadline: float | NotGiven | None) -> float | None:
         """A call's ``deadline`` (seconds from now, or the client's) as clock time."""
-        seconds = (
-            self.deadline
-            if isinstance(deadline, _NotGiven)
-            else _seconds_or_none("deadline", deadline)
-        )
-        return None if seconds is None else self._clock.now() + seconds
+        return deadline_at(self.deadline, deadline, self._clock.now())
 
     @property
     def is_closed(self) -> bool:
@@ -311,21 +246,15 @@ class _Client(Generic[R]):
             raise ClientClosedError(f"this {type(self).__name__} is closed")
 
     def _call_options(
-        self, timeout: Timeout | _NotGiven, max_retries: int | None
+        self, timeout: Timeout | NotGiven, max_retries: int | None
     ) -> tuple[RetryPolicy, Timeout]:
-        policy = self.retry
-        if max_retries is not None:
-            try:
-                policy = attrs.evolve(policy, max_retries=max_retries)
-            except (TypeError, ValueError) as exc:  # as with_options and the constructor
-                raise ConfigurationError(str(exc)) from None
-        return policy, self.timeout if isinstance(timeout, _NotGiven) else check_timeout(timeout)
+        return resolve_policy(self.retry, max_retries), resolve_timeout(self.timeout, timeout)
 
     def _request_settings(
         self,
-        timeout: Timeout | _NotGiven,
+        timeout: Timeout | NotGiven,
         max_retries: int | None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> RequestSettings:
         """A call's options: this client's, overridden by those the call gives."""
         self._check_open()
@@ -395,7 +324,7 @@ class _Client(Generic[R]):
     def with_options(
         self: _C,
         *,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
     ) -> _C:
         """A client with other defaults for ``timeout`` and/or ``max_retries``, sharing
@@ -540,12 +469,12 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         proxy: str | None = None,
     ) -> None:
-        self.batch_size = _positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
-        linger_seconds = _seconds_or_none("linger", linger)
+        self.batch_size = positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
+        linger_seconds = seconds_or_none("linger", linger)
         if linger_seconds is None or linger_seconds == float("inf"):
             raise ConfigurationError(f"linger must be a number of seconds >= 0, got {linger!r}")
         self.linger = linger_seconds
-        self.isolation_budget = _isolation_budget(isolation_budget)
+        self.isolation_budget = non_negative_int("isolation_budget", isolation_budget)
         if not (isinstance(default_region, str) and len(default_region) == 2):
             raise ConfigurationError(
                 f"default_region must be a two-letter region code, got {default_region!r}"
@@ -585,7 +514,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         self._lanes = {}  # its lanes send with its own defaults
 
     def _lane(
-        self, timeout: Timeout | _NotGiven, max_retries: int | None
+        self, timeout: Timeout | NotGiven, max_retries: int | None
     ) -> tuple[Hashable, SendBatch]:
         """The coalescing lane of a call's options, and how its batches are sent."""
         options = (repr(timeout), max_retries)
@@ -611,7 +540,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
 
     def _settings(
         self,
-        timeout: Timeout | _NotGiven,
+        timeout: Timeout | NotGiven,
         max_retries: int | None,
         deadline: float | None = None,
     ) -> BatchSettings:
@@ -634,9 +563,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         phone_number: str,
         message_id: int | str,
         *,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> Outcome:
         """The status of one message to one number: a :class:`StatusResult`, or
         :class:`Unresolved` with the reason.
@@ -676,9 +605,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         queries: Iterable[QueryLike] | AsyncIterable[QueryLike],
         *,
         progress: ProgressCallback | None = None,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> MultiStatusResult:
         """The status of every distinct query, merged into one :class:`MultiStatusResult`.
 
@@ -762,7 +691,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         items: list[Any],
         builder: BatchBuilder,
         tracker: ProgressTracker,
-        timeout: Timeout | _NotGiven,
+        timeout: Timeout | NotGiven,
         max_retries: int | None,
         deadline: float | None,
     ) -> MultiStatusResult:
@@ -826,9 +755,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         ordered: bool = False,
         dedupe_window: int | None = 100_000,
         progress: ProgressCallback | None = None,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> AbstractAsyncContextManager[AsyncIterator[BatchResult]]:
         """Stream results batch by batch, in memory bounded whatever the input's length.
 
@@ -958,9 +887,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         self,
         message_id: int | str,
         *,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> SMSBulkReport:
         """Every recipient of one SMS and its status (``GET /bulk-status``).
 
@@ -984,9 +913,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         phone_number: str,
         message_id: int | str,
         *,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> MessageStatus:
         """The status of one SMS to one recipient (``GET /message-status``).
 
@@ -1020,9 +949,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         self,
         tag: str,
         *,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> TagStatusReport:
         """Every recipient of the SMS sent with ``tag`` (``GET /bulk-status-by-tag``).
 
@@ -1050,9 +979,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         *,
         start: date | None = None,
         end: date | None = None,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> CostStatistics:
         """Sending statistics (SMS sent, cost) per period (``GET /statistics/cost-resume``).
 
@@ -1073,7 +1002,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             )
         params: dict[str, str] = {"interval": interval}
         if interval == "custom":
-            first, last = _day("start", start), _day("end", end)
+            first, last = as_day("start", start), as_day("end", end)
             if first > last:
                 raise ConfigurationError(f"start {first} is after end {last}")
             params["from"] = first.strftime("%d-%m-%Y")
@@ -1110,9 +1039,9 @@ class MailPartnerClient(_Client[MailBulkReport]):
         self,
         message_id: int | str,
         *,
-        timeout: Timeout | _NotGiven = NOT_GIVEN,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        deadline: float | _NotGiven | None = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
     ) -> MailBulkReport:
         """Every recipient of one e-mail and its status (``GET /bulk-status``), with the
         rules of :meth:`SMSPartnerClient.bulk_status` (``deadline`` included)."""
