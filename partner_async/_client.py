@@ -345,7 +345,7 @@ class _Client(Generic[R]):
         clone = copy.copy(self)
         clone.timeout, clone.retry = settings.timeout, settings.policy
         clone._origin = self._origin or self
-        clone._transport = cast(Transport, _BorrowedTransport(self._transport))
+        clone._transport = self._transport.borrow()
         requester = clone._requester = copy.copy(self._requester)
         requester.event_hooks = EventHooks(self._requester.event_hooks)
         clone._own_state()
@@ -358,20 +358,6 @@ class _Client(Generic[R]):
 
 
 _C = TypeVar("_C", bound=_Client[Any])
-
-
-class _BorrowedTransport:
-    """Another client's transport, as a :meth:`_Client.with_options` client holds it:
-    everything is the owner's, except that closing it leaves the pool open."""
-
-    def __init__(self, owner: Transport) -> None:
-        self._owner = owner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._owner, name)
-
-    async def aclose(self) -> None:
-        """Nothing to close: the pool belongs to the client it was borrowed from."""
 
 
 def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:

@@ -21,7 +21,7 @@ import sys
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import anyio
 import attrs
@@ -495,6 +495,11 @@ class Transport:
             retry_after=headers.get("retry-after"),
         )
 
+    def borrow(self) -> Transport:
+        """This transport as another client shares it (``with_options``): the same pool
+        and settings; closing the borrower leaves the pool open."""
+        return cast(Transport, _Borrowed(self))
+
     async def aclose(self) -> None:
         """Close the httpx client if the SDK created it (and with it the SDK's aiohttp
         transport); no request is sent afterwards."""
@@ -507,6 +512,22 @@ class Transport:
             await fast.aclose()  # (already closed with the client: idempotent)
         if not self._owns_client:
             self._client = client
+
+
+class _Borrowed:
+    """Another client's :class:`Transport`: everything is the owner's, except that closing
+    it leaves the pool open."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Transport) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner, name)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the pool belongs to the client it was borrowed from."""
 
 
 def _redacted_copy(error: BaseException | None, message: str) -> BaseException:
