@@ -17,11 +17,9 @@ from collections.abc import (
     Hashable,
     Iterable,
     Mapping,
-    Sized,
 )
 from contextlib import AbstractAsyncContextManager
 from datetime import date
-from itertools import islice
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, cast
 
@@ -31,6 +29,7 @@ import attrs
 from ._batching import Batch, BatchBuilder
 from ._clock import AnyioClock, Clock
 from ._coalesce import Coalescer, SendBatch
+from ._collect import Collector
 from ._config import (
     NOT_GIVEN,
     NotGiven,
@@ -48,7 +47,6 @@ from ._events import EventHook, EventHooks
 from ._exceptions import (
     ClientClosedError,
     ConfigurationError,
-    InputError,
     InvalidInputError,
     PartnerError,
 )
@@ -70,7 +68,15 @@ from ._normalize import (
     normalize_message_id,
 )
 from ._pacing import WindowPacer
-from ._pipeline import Deliver, ProgressCallback, ProgressTracker, run_pipeline, stream_batches
+from ._pipeline import (
+    Deliver,
+    ProgressCallback,
+    ProgressTracker,
+    input_error,
+    read_head,
+    run_pipeline,
+    stream_batches,
+)
 from ._reports import CostInterval, CostStatistics, MessageStatus, TagStatusReport
 from ._results import (
     Answer,
@@ -369,26 +375,6 @@ def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:
     return report
 
 
-def _as_list(items: Iterable[Any]) -> list[Any]:
-    return items if isinstance(items, list) else list(items)
-
-
-def _place(outcomes: list[Answer | None], batch: Batch, sent: list[Answer]) -> None:
-    """Put a batch's outcomes (sent queries, then invalid ones) into their slots."""
-    slots = batch.slots
-    if slots and slots[-1] - slots[0] == len(slots) - 1:  # consecutive slots
-        outcomes[slots[0] : slots[-1] + 1] = sent
-    else:
-        for slot, outcome in zip(slots, sent, strict=True):
-            outcomes[slot] = outcome
-    for slot, outcome in batch.settled:
-        outcomes[slot] = outcome
-
-
-def _slot_of(item: tuple[object, int]) -> int:
-    return item[1]
-
-
 class SMSPartnerClient(_Client[SMSBulkReport]):
     """Async client for the SMS Partner delivery-status API.
 
@@ -623,40 +609,23 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         size = self.batch_size
         stats = CallStats()
         builder = BatchBuilder(self._normalize, size, stats)
-        head: list[Any] | None = None  # the first items read, when they decide the path
-        rest: Iterable[Any] | AsyncIterable[Any] = queries
+        collector = Collector(builder, self._normalize)
         try:
-            if isinstance(queries, AsyncIterable):
-                iterator = aiter(queries)
-                head = []
-                async for item in iterator:
-                    head.append(item)
-                    if len(head) > size:
-                        break
-                rest = iterator if len(head) > size else ()
-            elif isinstance(queries, Sized):
-                if len(queries) <= size:
-                    head = _as_list(queries)
-                    rest = ()
-            else:
-                sync_iterator = iter(queries)
-                head = list(islice(sync_iterator, size + 1))
-                rest = sync_iterator if len(head) > size else ()
+            head, rest = await read_head(queries, size)
         except Exception as exc:
-            error = InputError(f"iterating the queries raised {type(exc).__name__}: {exc}")
-            error.partial_results = self._partial([], builder)
+            error = input_error(exc)
+            error.partial_results = collector.partial()
             raise error from exc
         tracker = ProgressTracker(progress, queries, stats, self._limiter)
         if head is not None and len(head) <= size:
-            return await self._small_call(head, builder, tracker, timeout, max_retries, deadline_at)
+            return await self._small_call(
+                head, builder, collector, tracker, timeout, max_retries, deadline_at
+            )
 
         settings = self._settings(timeout, max_retries, deadline_at)
-        outcomes: list[Answer | None] = []
 
         async def collect(batch: Batch, sent: list[Answer]) -> None:
-            if len(outcomes) < builder.distinct:
-                outcomes.extend([None] * (builder.distinct - len(outcomes)))
-            _place(outcomes, batch, sent)
+            collector.place(batch, sent)
             tracker.batch_done(batch, sent)
 
         scope = self._call_scope()
@@ -668,14 +637,15 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             self._end_call(scope)
         except PartnerError as exc:
             self._scopes.discard(scope)
-            exc.partial_results = self._partial(outcomes, builder)
+            exc.partial_results = collector.partial()
             raise
-        return self._result(outcomes, builder)
+        return collector.result()
 
     async def _small_call(
         self,
         items: list[Any],
         builder: BatchBuilder,
+        collector: Collector,
         tracker: ProgressTracker,
         timeout: Timeout | NotGiven,
         max_retries: int | None,
@@ -687,14 +657,12 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         try:
             full = builder.extend(items)
         except PartnerError as exc:  # bad input: nothing was asked yet
-            exc.partial_results = self._partial([], builder)
+            exc.partial_results = collector.partial()
             raise
         stats.queries = builder.position
         batch = full[0] if full else builder.flush()
-        outcomes: list[Answer | None] = [None] * builder.distinct
         if batch is not None:
-            for slot, outcome in batch.settled:
-                outcomes[slot] = outcome
+            collector.settle(batch)
             sent: list[Answer] = []
             scope = self._call_scope()
             try:
@@ -710,29 +678,11 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 self._end_call(scope)
             except PartnerError as exc:
                 self._scopes.discard(scope)
-                exc.partial_results = self._partial(outcomes, builder)
+                exc.partial_results = collector.partial()
                 raise
-            _place(outcomes, batch, sent)
+            collector.place(batch, sent)
             tracker.batch_done(batch, sent)
-        return self._result(outcomes, builder)
-
-    def _result(self, outcomes: list[Answer | None], builder: BatchBuilder) -> MultiStatusResult:
-        if len(outcomes) != builder.distinct or None in outcomes:
-            raise RuntimeError("partner_async bug: a query ended without an outcome")
-        done: list[Answer] = outcomes  # type: ignore[assignment]
-        return MultiStatusResult(done, builder.index, self._normalize, builder.stats)
-
-    def _partial(self, outcomes: list[Answer | None], builder: BatchBuilder) -> MultiStatusResult:
-        """The outcomes settled so far of a call that fails, in input order."""
-        kept: list[Answer] = []
-        index: dict[tuple[object, object], int] = {}
-        size = len(outcomes)
-        for key, slot in sorted(builder.index.items(), key=_slot_of):
-            outcome = outcomes[slot] if slot < size else None
-            if outcome is not None:
-                index[key] = len(kept)
-                kept.append(outcome)
-        return MultiStatusResult(kept, index, self._normalize, builder.stats)
+        return collector.result()
 
     def iter_multi_status(
         self,

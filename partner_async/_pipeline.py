@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sized
 from contextlib import aclosing, asynccontextmanager
+from itertools import islice
 from operator import countOf
 from typing import Any
 
@@ -23,12 +24,55 @@ from ._models import Unresolved, public_all
 from ._results import Answer, BatchResult, CallStats, Outcome, Progress
 from ._runner import BatchSettings, run_batch
 
-__all__ = ["BatchStream", "Deliver", "ProgressCallback", "ProgressTracker", "run_pipeline"]
+__all__ = [
+    "BatchStream",
+    "Deliver",
+    "ProgressCallback",
+    "ProgressTracker",
+    "input_error",
+    "read_head",
+    "run_pipeline",
+]
 
 #: Receives each completed batch and its sent queries' outcomes (aligned with ``pairs``).
 Deliver = Callable[[Batch, list[Answer]], Awaitable[None]]
 #: What callers pass as ``progress=``.
 ProgressCallback = Callable[[Progress], Any]
+
+
+def input_error(exc: Exception) -> InputError:
+    """What a call raises when iterating its queries raised ``exc`` (chained as the cause)."""
+    error = InputError(f"iterating the queries raised {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+async def read_head(
+    queries: Iterable[Any] | AsyncIterable[Any], size: int
+) -> tuple[list[Any] | None, Iterable[Any] | AsyncIterable[Any]]:
+    """The first items of ``queries`` when they decide a call's path, and what is left to
+    read: all of them (and nothing left) when there are at most ``size``; ``size + 1``
+    of them and the rest otherwise; (None, ``queries``) for a longer sized input, which
+    needs no reading to know. Raises what iterating ``queries`` raises."""
+    if isinstance(queries, AsyncIterable):
+        iterator = aiter(queries)
+        head: list[Any] = []
+        async for item in iterator:
+            head.append(item)
+            if len(head) > size:
+                break
+        return head, iterator if len(head) > size else ()
+    if isinstance(queries, Sized):
+        if len(queries) > size:
+            return None, queries
+        return _as_list(queries), ()
+    sync_iterator = iter(queries)
+    head = list(islice(sync_iterator, size + 1))
+    return head, sync_iterator if len(head) > size else ()
+
+
+def _as_list(items: Iterable[Any]) -> list[Any]:
+    return items if isinstance(items, list) else list(items)
 
 
 class ProgressTracker:
@@ -117,11 +161,7 @@ async def run_pipeline(
                             started += 1
                         await send.send(batch)
         except Exception as exc:  # bad input, or the caller's iterator failing
-            if not isinstance(exc, PartnerError):
-                error = InputError(f"iterating the queries raised {type(exc).__name__}: {exc}")
-                error.__cause__ = exc
-                exc = error
-            failures.append(exc)
+            failures.append(exc if isinstance(exc, PartnerError) else input_error(exc))
             tg.cancel_scope.cancel()
     if failures:
         raise failures[0]
