@@ -7,7 +7,6 @@ Data flows one way: input queries -> ``_normalize`` -> ``_batching`` -> ``_runne
 from __future__ import annotations
 
 import copy
-import inspect
 import os
 from collections.abc import (
     AsyncIterable,
@@ -56,9 +55,7 @@ from ._models import (
     SMSBulkReport,
     Unresolved,
     UnresolvedReason,
-    needs_poll,
     public,
-    replaces,
 )
 from ._normalize import (
     InvalidQuery,
@@ -77,6 +74,7 @@ from ._pipeline import (
     run_pipeline,
     stream_batches,
 )
+from ._polling import PollSchedule, poll_until_final
 from ._reports import CostInterval, CostStatistics, MessageStatus, TagStatusReport
 from ._results import (
     Answer,
@@ -84,10 +82,7 @@ from ._results import (
     CallStats,
     MultiStatusResult,
     Outcome,
-    Progress,
     StatusUpdate,
-    add_request_counts,
-    answers_of,
 )
 from ._retry import RetryPolicy
 from ._runner import (
@@ -364,15 +359,6 @@ class _Client(Generic[R]):
 
 
 _C = TypeVar("_C", bound=_Client[Any])
-
-
-def _in_round(progress: ProgressCallback, number: int) -> ProgressCallback:
-    """``progress`` receiving its snapshots with ``round=number``."""
-
-    def report(snapshot: Progress) -> None:
-        progress(attrs.evolve(snapshot, round=number))
-
-    return report
 
 
 class SMSPartnerClient(_Client[SMSBulkReport]):
@@ -780,44 +766,27 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             deadline = timeout
         if deadline is None:
             raise ConfigurationError("wait_for_final needs deadline= (seconds to wait in all)")
-        for name, value in (
-            ("deadline", deadline),
-            ("poll_interval", poll_interval),
-            ("max_interval", max_interval),
-        ):
-            if not (isinstance(value, (int, float)) and value >= 0):
-                raise ConfigurationError(f"{name} must be a number >= 0, got {value!r}")
-        if not (isinstance(backoff, (int, float)) and backoff >= 1):
-            raise ConfigurationError(f"backoff must be a number >= 1, got {backoff!r}")
-        clock = self._clock
-        end = clock.now() + deadline
+        if not (isinstance(deadline, (int, float)) and deadline >= 0):
+            raise ConfigurationError(f"deadline must be a number >= 0, got {deadline!r}")
+        schedule = PollSchedule(poll_interval, backoff, max_interval)
+        end = self._clock.now() + deadline
         results = await self.multi_status(queries, progress=progress, deadline=deadline)
-        interval = float(poll_interval)
-        round_number = 0
-        while True:
-            pending = [o for o in answers_of(results) if needs_poll(o, retry_unresolved)]
-            remaining = end - clock.now()
-            if not pending or remaining <= 0:
-                break
-            await clock.sleep(min(interval, remaining))
-            interval = min(interval * backoff, max_interval)
-            round_number += 1
-            again = await self.multi_status(
-                [(o.query.phone_number, o.query.message_id) for o in pending],
-                progress=None if progress is None else _in_round(progress, round_number),
-                deadline=max(end - clock.now(), 0.0),
-            )
-            add_request_counts(results.stats, again.stats)
-            for previous, current in zip(pending, answers_of(again), strict=True):
-                if current == previous or not replaces(current, previous):
-                    continue
-                now = public(current)
-                results.update(now)
-                if on_update is not None:
-                    outcome = on_update(StatusUpdate(public(previous), now, round_number))
-                    if inspect.isawaitable(outcome):
-                        await outcome
-        return results
+
+        def ask(
+            pairs: list[tuple[str, int | str]], progress: ProgressCallback | None, deadline: float
+        ) -> Awaitable[MultiStatusResult]:
+            return self.multi_status(pairs, progress=progress, deadline=deadline)
+
+        return await poll_until_final(
+            results,
+            ask,
+            clock=self._clock,
+            end=end,
+            schedule=schedule,
+            retry_unresolved=retry_unresolved,
+            on_update=on_update,
+            progress=progress,
+        )
 
     async def bulk_status(
         self,
