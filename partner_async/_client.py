@@ -35,6 +35,7 @@ from ._config import (
     RequestSettings,
     as_day,
     check_base_url,
+    check_proxy,
     deadline_at,
     non_negative_int,
     positive_int,
@@ -174,7 +175,7 @@ class _Client(Generic[R]):
             max_connections=self.max_concurrency + 1,
             tls=self.base_url.startswith("https:"),
             max_response_bytes=positive_int("max_response_bytes", max_response_bytes),
-            proxy=proxy,
+            proxy=check_proxy(proxy, http_client is not None),
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
@@ -396,9 +397,10 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         clock: a :class:`Clock` to drive time in tests.
         max_response_bytes: the most one answer may take, as received and decompressed
             (16 MiB: over 150x a 500-entry answer); a larger one is a malformed answer.
-        proxy: an HTTP(S) proxy URL for the SDK's own pool (``http://proxy:3128``). Without
+        proxy: an ``http://`` or ``https://`` proxy URL for the SDK's own pool
+            (``http://user:password@proxy:3128``; errors never show the password). Without
             it, ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` are honoured
-            on asyncio as on trio.
+            on asyncio as on trio. Not with ``http_client=`` (configure that client).
     """
 
     _env_var = "SMSPARTNER_API_KEY"

@@ -17,7 +17,7 @@ import attrs
 
 from ._exceptions import ConfigurationError
 from ._retry import RetryPolicy
-from ._transport import Timeout, check_timeout
+from ._transport import Timeout, check_timeout, redact
 
 __all__ = [
     "NOT_GIVEN",
@@ -25,6 +25,7 @@ __all__ = [
     "RequestSettings",
     "as_day",
     "check_base_url",
+    "check_proxy",
     "deadline_at",
     "non_negative_int",
     "positive_int",
@@ -104,6 +105,26 @@ def check_base_url(url: str) -> str:
             "travel in clear text. Use https (plain http is accepted only for loopback)"
         )
     raise ConfigurationError(f"base_url {url!r} is not an http(s) URL")
+
+
+def check_proxy(proxy: object, has_http_client: bool) -> str | None:
+    """``proxy`` if it is None or an ``http://`` or ``https://`` proxy URL with a host
+    (the SDK's pools speak no SOCKS). A proxy is a setting of the SDK's own pool: with a
+    caller's ``http_client``, configure it there."""
+    if proxy is None:
+        return None
+    if not isinstance(proxy, str):
+        raise ConfigurationError(f"proxy must be an http(s):// URL or None, got {proxy!r}")
+    parts = urlsplit(proxy)
+    shown = redact(proxy)  # never the proxy's password
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"proxy must be an http:// or https:// URL, got {shown!r}")
+    if has_http_client:
+        raise ConfigurationError(
+            "proxy= applies to the SDK's own connection pool: with http_client=, give the "
+            "proxy to that client (httpx.AsyncClient(proxy=...))"
+        )
+    return proxy
 
 
 def seconds_or_none(name: str, value: object) -> float | None:

@@ -6,7 +6,8 @@ CPU per request at high concurrency, see benchmarks/RESULTS.md), behind
 ``httpx.AsyncClient`` is built on it, and the SDK calls the same transport's typed fast
 method, :meth:`AiohttpTransport.fetch`, without building httpx request and response
 objects. While respx mocks httpx (``respx.mock(using="httpx")``), every request goes
-through ``httpx.AsyncClient.send`` instead, so the mock sees it. Under trio the SDK uses
+through ``httpx.AsyncClient.send`` instead, so the mock sees it; while respx's default
+mock (httpcore's level) is active, through a client on httpcore's pool. Under trio the SDK uses
 httpx's own pool. A caller-supplied ``httpx.AsyncClient`` is used as is, through ``send``,
 and never closed by the SDK.
 """
@@ -22,6 +23,7 @@ import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from urllib.parse import urlsplit
 
 import anyio
 import attrs
@@ -102,12 +104,17 @@ _HEADERS = {
 _CHUNK = 65536
 _JSON_BODY = {"Content-Type": "application/json"}
 _API_KEY_IN_URL = re.compile(r"(?i)(apiKey=)[^&\s\"']*")
+#: The password of a URL's ``user:password@`` (a proxy's, in an error message).
+_PASSWORD_IN_URL = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]*@")
 
 
 def redact(text: str, secret: Secret | None = None) -> str:
-    """``text`` with any ``apiKey=...`` query value, and ``secret`` in any of its forms
-    (:meth:`Secret.redact`), masked."""
+    """``text`` with any ``apiKey=...`` query value, any URL's password (a proxy's
+    ``user:password@``), and ``secret`` in any of its forms (:meth:`Secret.redact`),
+    masked."""
     text = _API_KEY_IN_URL.sub(r"\1" + MASK, text)
+    if "@" in text:
+        text = _PASSWORD_IN_URL.sub(r"\1" + MASK + "@", text)
     return text if secret is None else secret.redact(text)
 
 
@@ -312,7 +319,7 @@ class Transport:
     the pool, the client is built on an :class:`AiohttpTransport` and requests go to that
     transport's :meth:`~AiohttpTransport.fetch` directly: the same connections, without
     building httpx request and response objects (half the client CPU per request, see
-    benchmarks/RESULTS.md). While respx mocks httpx, they go through
+    benchmarks/RESULTS.md). While respx mocks (:func:`_respx_mocking`), they go through
     ``httpx.AsyncClient.send`` (the mock sees them; unmocked ones reach the same
     transport), and so does every request of a caller-supplied ``http_client``.
     """
@@ -335,6 +342,7 @@ class Transport:
         self._timeout = timeout
         self._max_connections = max_connections
         self._fast: AiohttpTransport | None = None
+        self._mocked: httpx.AsyncClient | None = None  # see _httpcore_client
         self._closed = False
         install_log_redaction()
 
@@ -357,6 +365,12 @@ class Transport:
                 max_response_bytes=self.max_response_bytes,
             )
             return httpx.AsyncClient(transport=self._fast, timeout=timeout, headers=_HEADERS)
+        return self._httpx_pool_client(timeout, verify)
+
+    def _httpx_pool_client(
+        self, timeout: httpx.Timeout, verify: ssl.SSLContext
+    ) -> httpx.AsyncClient:
+        """An httpx client on httpx's own pool (httpcore): the SDK's pool under trio."""
         limits = httpx.Limits(
             max_connections=self._max_connections,
             max_keepalive_connections=self._max_connections,
@@ -364,6 +378,17 @@ class Transport:
         return httpx.AsyncClient(
             limits=limits, timeout=timeout, headers=_HEADERS, verify=verify, proxy=self._proxy
         )
+
+    def _httpcore_client(self) -> httpx.AsyncClient:
+        """Under asyncio, while respx's default (httpcore-level) mock is active: a client
+        on httpcore's pool, made once and closed with this transport, so that the mock
+        sees the SDK's requests as it does under trio."""
+        client = self._mocked
+        if client is None:
+            client = self._mocked = self._httpx_pool_client(
+                self._httpx_timeout(self._timeout), self.tls_context
+            )
+        return client
 
     @property
     def tls_context(self) -> ssl.SSLContext:
@@ -401,8 +426,10 @@ class Transport:
             raise ClientClosedError("the client is closed")
         client = self._client or self.prepare()
         fast = self._fast
-        if fast is not None and _httpx_is_mocked():
-            fast = None  # through httpx.AsyncClient.send, where the mock sees it
+        if fast is not None and (mocked := _respx_mocking()) is not None:
+            fast = None  # through httpx.AsyncClient.send, where an httpx-level mock sees it
+            if mocked == "httpcore":  # and through httpcore's pool, where respx's default sees it
+                client = self._httpcore_client()
         deadline = _attempt_cap(timeout)
         if limit is not None and (deadline is None or limit < deadline):
             deadline = max(limit, 0.0)
@@ -510,6 +537,9 @@ class Transport:
         fast, self._fast = self._fast, None
         if fast is not None:
             await fast.aclose()  # (already closed with the client: idempotent)
+        mocked, self._mocked = self._mocked, None
+        if mocked is not None:
+            await mocked.aclose()
         if not self._owns_client:
             self._client = client
 
@@ -550,26 +580,46 @@ def _redacted_copy(error: BaseException | None, message: str) -> BaseException:
     return copy
 
 
-def _environment_names_a_proxy() -> bool:
-    """Whether ``HTTP_PROXY``, ``HTTPS_PROXY`` or ``ALL_PROXY`` (any case) is set."""
-    proxies = urllib.request.getproxies()
-    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+def _environment_proxies() -> dict[str, str] | None:
+    """The environment's proxy variables (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``
+    and ``NO_PROXY``, any case) by scheme, or None when none names a proxy."""
+    proxies = urllib.request.getproxies_environment()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        return proxies
+    return None
 
 
-def _httpx_is_mocked() -> bool:
-    """Whether respx is mocking httpx's clients (a ``respx.mock(using="httpx")`` is
-    active), asked through respx's registry of mockers: such a mock sees a request only
-    when it goes through ``httpx.AsyncClient.send``. False at the cost of one dictionary
-    lookup when respx was never imported; True when respx is imported but cannot be asked
-    (the safe answer: through ``send``, mocked or not, every request is answered right)."""
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` (comma-separated hosts, domains and ``*``) names ``host``: the
+    host itself, or a domain it is in (``example.com`` and ``.example.com`` both cover
+    ``api.example.com``)."""
+    host = host.lower().rstrip(".")
+    for entry in no_proxy.lower().split(","):
+        entry = entry.strip().lstrip(".")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False
+
+
+def _respx_mocking() -> str | None:
+    """Which respx mock is active, asked through respx's registry of mockers: ``"httpx"``
+    (``respx.mock(using="httpx")``: it sees a request only when it goes through
+    ``httpx.AsyncClient.send``), ``"httpcore"`` (respx's default: it sees a request only
+    when it goes through httpcore's pool), or None. None at the cost of one dictionary
+    lookup when respx was never imported; ``"httpx"`` when respx is imported but cannot be
+    asked (through ``send``, mocked or not, every request is answered right)."""
     mocks = sys.modules.get("respx.mocks")
     if mocks is None:
-        return False
+        return None
     try:
-        mocker = mocks.Mocker.registry.get("httpx")
-        return mocker is None or bool(mocker.routers)
+        registry = mocks.Mocker.registry
+        httpx_mocker = registry.get("httpx")
+        if httpx_mocker is None or httpx_mocker.routers:
+            return "httpx"
+        httpcore_mocker = registry.get("httpcore")
+        return "httpcore" if httpcore_mocker is not None and httpcore_mocker.routers else None
     except AttributeError:  # pragma: no cover - a respx that no longer has this registry
-        return True
+        return "httpx"
 
 
 def _timeout_phases(timeout: Timeout | Mapping[str, float | None]) -> tuple[Any, Any, Any]:
@@ -691,6 +741,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._trust_env = trust_env
         self._max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None  # opened by the first request
+        # The environment's proxies, read when the session opens (None: none apply), and
+        # the proxy each URL takes (NO_PROXY applied), worked out once per URL.
+        self._env_proxies: dict[str, str] | None = None
+        self._proxy_of_url: dict[str, str | None] = {}
         self._post_headers = {**_HEADERS, **_JSON_BODY}
         self._last_timeout: object = _NO_TIMEOUT_YET
         self._last_mapped: aiohttp.ClientTimeout | None = None
@@ -699,15 +753,31 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._session
         if session is None:
             aiohttp = self._aiohttp
+            if self._trust_env and self._proxy is None:
+                self._env_proxies = _environment_proxies()
             session = self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._limit, ssl=self._verify),
                 headers=_HEADERS,
                 proxy=self._proxy,
-                # HTTP(S)_PROXY / NO_PROXY, as httpx (and so the trio pool) honours them;
-                # read per request only when the environment names a proxy at all.
-                trust_env=self._trust_env and self._proxy is None and _environment_names_a_proxy(),
             )
         return session
+
+    def _env_proxy(self, url: str) -> str | None:
+        """The environment's proxy for ``url``, as httpx (and so the trio pool) picks it:
+        ``<scheme>_PROXY``, else ``ALL_PROXY``, unless ``NO_PROXY`` names the host."""
+        proxies = self._env_proxies
+        if proxies is None:
+            return None
+        known = self._proxy_of_url
+        if url in known:
+            return known[url]
+        parts = urlsplit(url)
+        proxy = proxies.get(parts.scheme) or proxies.get("all")
+        if proxy and _bypassed(parts.hostname or "", proxies.get("no", "")):
+            proxy = None
+        if len(known) < 64:  # a client asks a handful of URLs (query strings go apart)
+            known[url] = proxy
+        return proxy
 
     def _client_timeout(
         self, timeout: Timeout | Mapping[str, float | None]
@@ -738,6 +808,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 method,
                 url,
                 params=params,
+                proxy=self._env_proxy(url),
                 data=body,
                 headers=self._post_headers if body is not None else None,
                 timeout=self._client_timeout(timeout),
@@ -780,9 +851,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if name.lower() != "transfer-encoding"
         ]
         try:
-            response = await self._session_now().request(
+            session = self._session_now()
+            target = str(request.url)
+            response = await session.request(
                 request.method,
-                str(request.url),
+                target,
+                proxy=self._env_proxy(target.partition("?")[0]),
                 data=data or None,
                 headers=headers,
                 timeout=self._client_timeout(request.extensions.get("timeout", {})),

@@ -69,3 +69,93 @@ async def test_the_environment_s_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
             outcome = await c.status("+33612345678", 1, max_retries=0)
     assert isinstance(outcome, StatusResult)
     assert seen == [f"POST {base}/multi-status HTTP/1.1"]
+
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+)  # fmt: skip
+
+
+def proxy_environment(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+async def test_all_proxy_alone_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = f"http://127.0.0.1:{closed_port()}/v1"
+    async with answering_proxy() as (proxy, seen):
+        proxy_environment(monkeypatch, ALL_PROXY=proxy)
+        async with SMSPartnerClient(api_key="k3y-0123456789", base_url=base) as c:
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert isinstance(outcome, StatusResult)
+    assert seen == [f"POST {base}/multi-status HTTP/1.1"]
+
+
+async def test_no_proxy_sends_a_host_it_names_direct(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with answering_proxy() as (server, direct), answering_proxy() as (proxy, proxied):
+        proxy_environment(monkeypatch, HTTP_PROXY=proxy, ALL_PROXY=proxy, NO_PROXY="127.0.0.1")
+        async with SMSPartnerClient(api_key="k3y-0123456789", base_url=f"{server}/v1") as c:
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert isinstance(outcome, StatusResult)
+    assert proxied == [] and direct == ["POST /v1/multi-status HTTP/1.1"]
+
+
+async def test_https_goes_through_https_proxy_with_connect(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An https base URL is tunnelled (``CONNECT host:443``); the proxy refuses here, so
+    nothing leaves the machine."""
+    from partner_async import Unresolved, UnresolvedReason
+
+    async with raw_server(lambda _: b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n") as (
+        proxy,
+        seen,
+    ):
+        proxy_environment(monkeypatch, HTTPS_PROXY=proxy)
+        async with SMSPartnerClient(api_key="k3y-0123456789") as c:  # api.smspartner.fr
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert isinstance(outcome, Unresolved)
+    assert outcome.reason is UnresolvedReason.TRANSPORT_ERROR
+    assert [r.split(b"\r\n")[0] for r in seen] == [b"CONNECT api.smspartner.fr:443 HTTP/1.1"]
+
+
+async def test_a_proxy_s_password_never_shows_in_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from partner_async import Unresolved
+
+    proxy_environment(monkeypatch)
+    refusal = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"
+    async with raw_server(lambda _: refusal) as (proxy, seen):
+        authenticated = proxy.replace("http://", "http://user:S3cret-pr0xy@")
+        async with SMSPartnerClient(
+            api_key="k3y-0123456789", base_url="https://api.smspartner.fr/v1", proxy=authenticated
+        ) as c:
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert seen  # the proxy was asked (with the password, in Proxy-Authorization)
+    assert isinstance(outcome, Unresolved)
+    assert "S3cret-pr0xy" not in repr(outcome) and "S3cret-pr0xy" not in outcome.detail
+
+
+@pytest.mark.parametrize(
+    "bad", ["not a url", "127.0.0.1:3128", "socks5://127.0.0.1:1080", "http://", 3128]
+)
+def test_a_bad_proxy_is_a_configuration_error_naming_it(bad: object) -> None:
+    from partner_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="proxy must be"):
+        SMSPartnerClient(api_key="k3y-0123456789", proxy=bad)  # type: ignore[arg-type]
+
+
+def test_a_proxy_with_a_caller_s_client_is_refused_not_ignored() -> None:
+    import httpx
+
+    from partner_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="http_client"):
+        SMSPartnerClient(
+            api_key="k3y-0123456789", http_client=httpx.AsyncClient(), proxy="http://p:3128"
+        )

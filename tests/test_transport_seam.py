@@ -180,6 +180,29 @@ async def test_respx_sees_every_request_and_passes_the_rest_to_the_sdk_pool(
     assert len(sends) == (0 if anyio_backend_name == "asyncio" else 1)
 
 
+async def test_respx_s_default_mock_sees_every_request_on_both_backends(
+    server: SandboxServer,
+) -> None:
+    """``respx.mock()`` mocks at httpcore's level, which the aiohttp pool never reaches: while
+    it is active the SDK sends through httpcore under asyncio too, never past the mock."""
+    queries = random_queries(700, seed=15)
+    with respx.mock() as router:  # respx's default: using="httpcore"
+        passed = router.post(f"{server.sms_base_url}/multi-status").pass_through()
+        refused = router.get(url__startswith=f"{server.sms_base_url}/message-status").respond(
+            json={"success": False, "code": 10, "message": "Invalid API key"}
+        )
+        async with SMSPartnerClient(api_key="sandbox", base_url=server.sms_base_url) as client:
+            results = await client.multi_status(queries)
+            with pytest.raises(AuthenticationError):
+                await client.message_status("+33612345678", 1)
+            # (respx counts a passed-through request at the pool and at the connection)
+            assert passed.called and refused.call_count == 1
+            router.stop()  # the mock ends: the same client goes back to its own pool
+            again = await client.multi_status(queries[:10])
+    assert_matches_truth(results, server.app.config)
+    assert len(again.answered) == 10
+
+
 async def test_a_mount_of_a_caller_supplied_client_sees_every_request() -> None:
     api = FakeAPI()
     fallback = httpx.MockTransport(lambda request: httpx.Response(599))
