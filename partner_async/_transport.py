@@ -22,7 +22,7 @@ import sys
 import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -157,6 +157,13 @@ class ResponseTooLargeError(ResponseFormatError):
     """Internal: an answer exceeded ``max_response_bytes`` (a malformed answer)."""
 
 
+class _Decompressor(Protocol):
+    """What :class:`_Inflater` uses of ``zlib.decompressobj()``'s object."""
+
+    def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
+    def flush(self, length: int = ..., /) -> bytes: ...
+
+
 class _Inflater:
     """Decompresses one ``Content-Encoding`` (identity, gzip, deflate) incrementally,
     never holding more than ``limit`` bytes of output: a gzip bomb stops at the cap."""
@@ -170,7 +177,7 @@ class _Inflater:
         self._size = 0
         self._parts: list[bytes] = []
         if encoding in ("", "identity"):
-            self._decoder: zlib._Decompress | None = None
+            self._decoder: _Decompressor | None = None
         elif encoding in ("gzip", "x-gzip"):
             self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
