@@ -36,10 +36,6 @@ MAX_MESSAGE_ID = 2**63 - 1
 QueryLike = Union[StatusQuery, "tuple[str, int | str]"]
 
 
-class _Invalid(Exception):
-    """Internal: the detail of why one value is invalid."""
-
-
 def _as_pair(item: object, position: int) -> tuple[Any, Any]:
     if type(item) is tuple and len(item) == 2:
         return item
@@ -143,12 +139,14 @@ def _parse_phone(text: str, region: str) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise _Invalid(f"invalid phone number {text!r}: {exc._msg}") from None
+        raise ValueError(f"invalid phone number {text!r}: {exc.args[0]}") from None
     # "possible" (right length for its country), not "valid" (in an allocated range): the
     # metadata of allocated ranges lags behind operators, and E.164 input is not checked
     # against it either.
     if not phonenumbers.is_possible_number(number):
-        raise _Invalid(f"invalid phone number {text!r}: not a possible number for region {region}")
+        raise ValueError(
+            f"invalid phone number {text!r}: not a possible number for region {region}"
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -160,12 +158,7 @@ def normalize_phone(value: object, region: str) -> str:
     against ``region``.
     """
     if type(value) is str:
-        if is_e164(value):
-            return value
-        try:
-            return _parse_phone(value, region)
-        except _Invalid as exc:
-            raise ValueError(str(exc)) from None
+        return value if is_e164(value) else _parse_phone(value, region)
     raise ValueError(f"invalid phone number {value!r}: expected a string")
 
 
