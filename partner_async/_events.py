@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from ._exceptions import ConfigurationError
-from ._serialize import attrs_dict
+from ._serialize import JSONReady, attrs_dict
 from ._version import __version__
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
 
 
 @attrs.frozen(slots=True)
-class RequestInfo:
+class RequestInfo(JSONReady):
     """One attempt of one HTTP request, as hooks and errors see it (never the API key).
 
     Attributes:
@@ -61,7 +61,7 @@ class RequestInfo:
 
 
 @attrs.frozen(slots=True)
-class ResponseInfo:
+class ResponseInfo(JSONReady):
     """What one attempt got back.
 
     Attributes:

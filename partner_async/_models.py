@@ -11,7 +11,7 @@ from typing import Annotated, Any, Final, overload
 import attrs
 import msgspec
 
-from ._serialize import attrs_dict
+from ._serialize import JSONReady, attrs_dict
 from ._status import DeliveryStatus, is_final_answer, parse_status
 
 __all__ = [
@@ -47,7 +47,7 @@ def _to_datetime(timestamp: int | None) -> datetime | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
 
 
-class Dated:
+class Dated(JSONReady):
     """The ``date`` of a value that has a ``timestamp`` field (a mixin of attrs classes)."""
 
     __slots__ = ()
@@ -60,7 +60,7 @@ class Dated:
 
 
 @attrs.frozen(slots=True)
-class StatusQuery:
+class StatusQuery(JSONReady):
     """One ``(phone_number, message_id)`` pair to look up.
 
     Plain tuples are accepted wherever a ``StatusQuery`` is. Values are normalised by the
@@ -271,7 +271,7 @@ _TRANSIENT_REASONS = frozenset(
 
 
 @attrs.frozen(slots=True)
-class Unresolved:
+class Unresolved(JSONReady):
     """A query that ended without an answer, and why.
 
     Attributes:
@@ -374,7 +374,7 @@ class MailRecipient(Reported):
         return attrs_dict(self, ("status", "date"))
 
 
-class _Report:
+class _Report(JSONReady):
     __slots__ = ()
     recipients: tuple[SMSRecipient, ...] | tuple[MailRecipient, ...]
 

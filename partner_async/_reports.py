@@ -11,7 +11,7 @@ from typing import Any, Literal
 import attrs
 
 from ._models import Dated, Reported, SMSRecipient
-from ._serialize import attrs_dict
+from ._serialize import JSONReady, attrs_dict
 from ._status import DeliveryStatus
 
 __all__ = ["CostInterval", "CostRow", "CostStatistics", "MessageStatus", "TagStatusReport"]
@@ -59,7 +59,7 @@ class MessageStatus(Reported):
 
 
 @attrs.frozen(slots=True)
-class TagStatusReport:
+class TagStatusReport(JSONReady):
     """Every recipient of the SMS sent with one tag (``SMSPartnerClient.bulk_status_by_tag``).
 
     The vendor pages its answer (``currentPage``, ``total``) but documents no parameter
@@ -125,7 +125,7 @@ class CostRow(Dated):
 
 
 @attrs.frozen(slots=True)
-class CostStatistics:
+class CostStatistics(JSONReady):
     """Sending statistics (``SMSPartnerClient.cost_statistics``): one row per period.
 
     Attributes:

@@ -20,7 +20,7 @@ from ._models import (
     to_wire,
 )
 from ._normalize import InvalidQuery, raw_key
-from ._serialize import attrs_dict
+from ._serialize import JSONReady, attrs_dict
 from ._status import DeliveryStatus
 
 __all__ = [
@@ -43,7 +43,7 @@ Answer: TypeAlias = Union[WireResult, StatusResult, Unresolved]  # noqa: UP007
 
 
 @attrs.define(slots=True)
-class CallStats:
+class CallStats(JSONReady):
     """Counters of one call (or one client, summed over its calls).
 
     Attributes:
@@ -92,7 +92,7 @@ def add_request_counts(total: CallStats, more: CallStats) -> None:
 
 
 @attrs.frozen(slots=True)
-class Progress:
+class Progress(JSONReady):
     """Where a call stands, passed to its ``progress`` callback after every batch.
 
     Attributes:
@@ -121,7 +121,7 @@ class Progress:
 
 
 @attrs.frozen(slots=True)
-class BatchResult:
+class BatchResult(JSONReady):
     """The outcomes of one batch of a stream (``iter_multi_status``).
 
     ``positions[i]`` is the input position (0-based, first appearance) of the query that
@@ -169,7 +169,7 @@ class BatchResult:
 
 
 @attrs.frozen(slots=True)
-class StatusUpdate:
+class StatusUpdate(JSONReady):
     """A query's outcome changed while ``wait_for_final`` polled.
 
     Attributes:
@@ -187,7 +187,7 @@ class StatusUpdate:
         return attrs_dict(self)
 
 
-class MultiStatusResult:
+class MultiStatusResult(JSONReady):
     """Every distinct query of a ``multi_status`` call with its outcome, in input order.
 
     Iterating yields, for each distinct ``(phone_number, message_id)`` in order of first

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from ._serialize import attrs_dict
+from ._serialize import JSONReady, attrs_dict
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
@@ -21,7 +21,7 @@ def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) ->
 
 
 @attrs.frozen(slots=True)
-class RetryPolicy:
+class RetryPolicy(JSONReady):
     """How failed requests are retried: exponential backoff with full jitter.
 
     Attempt ``n`` (0-based) waits a uniformly random time in

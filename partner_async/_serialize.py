@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["attrs_dict", "iso", "json_ready"]
+__all__ = ["JSONReady", "attrs_dict", "iso", "json_ready"]
 
 
 def iso(moment: datetime) -> str:
@@ -56,3 +56,35 @@ def attrs_dict(value: Any, derived: Iterable[str] = ()) -> dict[str, Any]:
     for name in derived:
         out[name] = json_ready(getattr(value, name))
     return out
+
+
+class JSONReady:
+    """What every public value shares: web frameworks that ask pydantic how to serialise a
+    type (FastAPI, for an endpoint's return annotation or ``response_model``) write it as
+    its ``to_dict()``. pydantic is imported only when it asks: it is no dependency."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this value (``json.dumps`` takes it)."""
+        raise NotImplementedError
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.is_instance_schema(
+            cls,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _to_dict, return_schema=core_schema.dict_schema()
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        doc = (cls.__doc__ or "").strip().split("\n\n")[0]
+        return {"type": "object", "title": cls.__name__, "description": " ".join(doc.split())}
+
+
+def _to_dict(value: JSONReady) -> dict[str, Any]:
+    return value.to_dict()

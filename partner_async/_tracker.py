@@ -27,7 +27,7 @@ from ._models import (
 )
 from ._normalize import InvalidQuery, QueryLike
 from ._results import Answer, Outcome, answers_of
-from ._serialize import attrs_dict
+from ._serialize import JSONReady, attrs_dict
 from ._store import Row, StoreError, TrackerStore, open_store
 
 __all__ = ["StatusTracker", "StoreError", "TrackerUpdate"]
@@ -86,7 +86,7 @@ def _split(key: str) -> tuple[str, int | str]:
 
 
 @attrs.frozen(slots=True)
-class TrackerUpdate:
+class TrackerUpdate(JSONReady):
     """A tracked query's outcome changed (persisted in the store before it is yielded).
 
     Delivery is at-least-once: after a crash, an update persisted but not yet handed
