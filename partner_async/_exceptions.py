@@ -9,6 +9,7 @@
     │   └── RequestTimeoutError     ... within the timeout or the deadline
     ├── ResponseFormatError         an answer that is not the documented JSON or XML
     ├── ServerError                 an HTTP error status with no vendor error body
+    ├── StoreError                  the tracker's store failed (unreachable, corrupt, foreign)
     └── APIError                    success: false with a vendor code (code, message, errors)
         ├── AuthenticationError     codes 1, 10; HTTP 401
         ├── PermissionDeniedError   codes 20, 30, 40, 96; HTTP 403
@@ -49,6 +50,7 @@ __all__ = [
     "ResponseFormatError",
     "RequestTimeoutError",
     "ServerError",
+    "StoreError",
     "TransportError",
 ]
 
@@ -126,6 +128,14 @@ class ServerError(PartnerError):
     def __init__(self, message: str, *, status_code: int) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class StoreError(PartnerError):
+    """The tracker's store failed: unreachable, corrupt, or not a tracker store.
+
+    Nothing already stored is lost: every change is written in one transaction (SQLite)
+    or one atomic script (Redis) before it is reported.
+    """
 
 
 class APIError(PartnerError):
