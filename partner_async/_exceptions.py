@@ -20,9 +20,11 @@
         └── InvalidRequestError     codes 2, 5, 6, 9, 50, 90
 
 No message, ``repr`` or chained exception ever carries the API key: messages are built
-from vendor codes and texts (the key masked in whatever the server sends back), and
-transport errors are re-raised without the HTTP library's error chained (it holds the
-request URL, which for GET endpoints contains the key).
+from vendor codes and texts (the key masked in whatever the server sends back), and a
+:class:`TransportError` keeps the HTTP library's error as its ``__cause__`` only as a copy
+of the same type (``httpx.ConnectError``, ``httpx.ReadTimeout``...) with the redacted
+message and no request (the original holds the request URL, which for GET endpoints
+contains the key).
 """
 
 from __future__ import annotations
