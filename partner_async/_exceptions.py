@@ -29,7 +29,7 @@ contains the key).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._events import RequestInfo, ResponseInfo
@@ -56,6 +56,8 @@ __all__ = [
     "TransportError",
 ]
 
+_E = TypeVar("_E", bound="PartnerError")
+
 
 class PartnerError(Exception):
     """Base class of every error raised by ``partner_async``.
@@ -69,6 +71,10 @@ class PartnerError(Exception):
             last attempt (method, URL without the key, attempt, items); else None.
         response: the :class:`ResponseInfo` of that attempt (HTTP status, elapsed time,
             or the transport error when no answer came); else None.
+
+    Every error pickles and copies (``pickle``, ``copy.copy``, passing it between
+    processes) with all its attributes. A copy keeps the chained ``__cause__``; a pickle
+    leaves it out, as Python does for every exception.
     """
 
     partial_results: MultiStatusResult | None = None
@@ -76,6 +82,23 @@ class PartnerError(Exception):
     response: ResponseInfo | None = None
     status_code: int | None = None
     """The HTTP status of the answer the error came from, when there was one."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its message and attributes, without calling __init__ (whose
+        # arguments differ per class and would otherwise have to be kept in step here).
+        return (_rebuild, (type(self), self.args), self.__dict__ or None)
+
+    def __copy__(self: _E) -> _E:
+        clone = _rebuild(type(self), self.args)
+        clone.__dict__.update(self.__dict__)
+        clone.__cause__, clone.__context__ = self.__cause__, self.__context__
+        clone.__suppress_context__ = self.__suppress_context__
+        return clone
+
+
+def _rebuild(cls: type[_E], args: tuple[Any, ...]) -> _E:
+    """An error of class ``cls`` with ``args``, its attributes set afterwards."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigurationError(PartnerError, ValueError):
@@ -168,21 +191,6 @@ class APIError(PartnerError):
         detail = f" ({detail})" if detail else ""
         super().__init__(f"[code {code}] {message}{detail}{_ADVICE.get(code, '')}")
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_api_error,
-            (type(self), self.code, self.message, self.status_code, self.errors),
-        )
-
-
-def _rebuild_api_error(
-    cls: type[APIError],
-    code: int,
-    message: str,
-    status_code: int | None,
-    errors: tuple[tuple[str, str], ...] = (),
-) -> APIError:
-    return cls(code, message, status_code=status_code, errors=errors)
 
 
 class AuthenticationError(APIError):

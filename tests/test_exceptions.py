@@ -3,11 +3,30 @@ pickling and copying, messages that say each thing once."""
 
 from __future__ import annotations
 
+import copy
 import inspect
+import pickle
 import re
+from typing import Any
+
+import pytest
+import respx
 
 import partner_async
-from partner_async import PartnerError, _exceptions
+from partner_async import (
+    APIError,
+    MultiStatusResult,
+    PartnerError,
+    RateLimitError,
+    RequestInfo,
+    ResponseFormatError,
+    ResponseInfo,
+    ServerError,
+    SMSPartnerClient,
+    _exceptions,
+)
+
+from ._fakes import API_KEY, SMS_BASE, FakeAPI, phones
 
 
 def _exported_errors() -> dict[str, type[BaseException]]:
@@ -50,3 +69,87 @@ def test_the_docstring_draws_every_error_under_its_real_parent() -> None:
             assert cls is PartnerError
         else:
             assert cls.__bases__[0].__name__ == parent, name
+
+
+# ------------------------------------------------------------------ pickling and copying
+
+
+def _sample(cls: type[PartnerError]) -> PartnerError:
+    """An instance of ``cls`` built as the SDK builds it."""
+    if issubclass(cls, APIError):
+        return cls(9, "Validation error", status_code=400, errors=(("phoneNumber", "bad"),))
+    if cls is ServerError:
+        return ServerError("HTTP 503", status_code=503)
+    if cls is ResponseFormatError:
+        return ResponseFormatError("the answer is not JSON", status_code=200)
+    return cls(f"a {cls.__name__}")
+
+
+def _state(error: BaseException) -> tuple[Any, ...]:
+    """What a user can read of an error (a result set compared by its content)."""
+    attributes = dict(vars(error))
+    partial = attributes.pop("partial_results", None)
+    return (
+        type(error),
+        error.args,
+        str(error),
+        repr(error),
+        attributes,
+        None if partial is None else (partial.to_dict(), partial.get(phones(1)[0], "1")),
+    )
+
+
+async def _results() -> MultiStatusResult:
+    """A real call's result set (it holds the client's normaliser), as ``partial_results``."""
+    with respx.mock(using="httpx") as router:
+        router.post(f"{SMS_BASE}/multi-status").mock(side_effect=FakeAPI())
+        async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE) as c:
+            results = await c.multi_status([(phones(1)[0], 1), ("not a number", 2)])
+    assert len(results.answered) == len(results.unresolved) == 1
+    return results
+
+
+@pytest.mark.anyio
+async def test_every_error_pickles_and_copies_with_all_its_attributes() -> None:
+    partial = await _results()
+    request = RequestInfo("POST", f"{SMS_BASE}/multi-status", "/v1/multi-status", 2, 1)
+    response = ResponseInfo(request, 429, 0.25, content_type="application/json", retry_after="7")
+    for name in _exceptions.__all__:
+        error = _sample(getattr(_exceptions, name))
+        error.request, error.response = request, response
+        error.partial_results = partial
+        if isinstance(error, RateLimitError):
+            error.retry_after = 7.0
+        vars(error)["__notes__"] = ["a note"]  # what add_note() keeps (Python 3.11+)
+        try:
+            raise error from OSError("the cause")
+        except PartnerError:
+            pass
+        for clone in (pickle.loads(pickle.dumps(error)), copy.copy(error)):
+            assert clone is not error
+            assert _state(clone) == _state(error), name
+        assert isinstance(copy.copy(error).__cause__, OSError)  # a copy keeps its chain
+
+
+@pytest.mark.anyio
+async def test_a_rate_limit_error_from_a_call_pickles_whole_and_without_the_key(
+    router: respx.MockRouter,
+) -> None:
+    router.get(f"{SMS_BASE}/message-status").respond(
+        200,
+        json={"success": False, "code": 429, "message": "Too many"},
+        headers={"Retry-After": "7"},
+    )
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, max_retries=0) as c:
+        with pytest.raises(RateLimitError) as caught:
+            await c.message_status("0612345678", 1)
+    error = caught.value
+    assert error.retry_after == 7 and error.code == 429 and error.status_code == 200
+    assert error.request is not None and error.response is not None
+    data = pickle.dumps(error)
+    clone = pickle.loads(data)
+    assert _state(clone) == _state(error)
+    assert (clone.retry_after, clone.code, clone.status_code) == (7, 429, 200)
+    assert clone.request == error.request and clone.response == error.response
+    assert API_KEY.encode() not in data
+    assert API_KEY not in repr(clone) and API_KEY not in repr(vars(clone))
