@@ -128,9 +128,16 @@ def _transient(
     retry_after: float | None = None,
     code: int | None = None,
     status_code: int | None = None,
+    error: PartnerError | None = None,
 ) -> Failure:
     return Failure(
-        reason, detail, True, retry_after=retry_after, code=code, status_code=status_code
+        reason,
+        detail,
+        True,
+        error=error,
+        retry_after=retry_after,
+        code=code,
+        status_code=status_code,
     )
 
 
@@ -180,6 +187,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T | 
                 retry_after=parse_retry_after(raw.retry_after),
                 code=code,
                 status_code=status,
+                error=error,  # raised as it is (its message says the code once)
             )
         return _refused(error, code, split=kind is CodeKind.SPLIT)
     if 200 <= status < 300:

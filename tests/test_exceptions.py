@@ -153,3 +153,27 @@ async def test_a_rate_limit_error_from_a_call_pickles_whole_and_without_the_key(
     assert clone.request == error.request and clone.response == error.response
     assert API_KEY.encode() not in data
     assert API_KEY not in repr(clone) and API_KEY not in repr(vars(clone))
+
+
+# ------------------------------------------------------------------------------ messages
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("code", "error_type"), [(429, RateLimitError), (500, APIError)])
+async def test_a_transient_vendor_code_error_says_its_code_once(
+    router: respx.MockRouter, code: int, error_type: type[APIError]
+) -> None:
+    body = {
+        "success": False,
+        "code": code,
+        "message": "Busy",
+        "errors": [{"elementId": "x", "message": "y"}],
+    }
+    router.get(f"{SMS_BASE}/message-status").respond(200, json=body)
+    async with SMSPartnerClient(api_key=API_KEY, base_url=SMS_BASE, max_retries=0) as c:
+        with pytest.raises(error_type) as caught:
+            await c.message_status("0612345678", 1)
+    error = caught.value
+    assert str(error) == f"[code {code}] Busy (x: y)"  # the code once, the vendor's detail kept
+    assert (error.code, error.message, error.errors) == (code, "Busy", (("x", "y"),))
+    assert error.status_code == 200 and error.request is not None
