@@ -192,7 +192,6 @@ class APIError(PartnerError):
         super().__init__(f"[code {code}] {message}{detail}{_ADVICE.get(code, '')}")
 
 
-
 class AuthenticationError(APIError):
     """The API key is missing (code 1) or not accepted (code 10)."""
 
