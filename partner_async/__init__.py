@@ -28,6 +28,7 @@ from ._exceptions import (
     RequestTimeoutError,
     ResponseFormatError,
     ServerError,
+    StoreError,
     TransportError,
 )
 from ._models import (
@@ -44,7 +45,6 @@ from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._status import DeliveryStatus
-from ._store import StoreError
 from ._tracker import StatusTracker, TrackerUpdate
 from ._version import __version__
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asyncio import _get_running_loop
+from asyncio import get_running_loop
 from typing import Protocol, runtime_checkable
 
 import anyio
@@ -42,9 +42,10 @@ class AnyioClock:
         # request); asyncio's own loop answers directly when trio has not claimed the
         # thread (sniffio's rule: trio names itself, asyncio is whatever loop runs).
         if _LOCAL.name is None and _CVAR.get() is None:
-            loop = _get_running_loop()
-            if loop is not None:
-                return loop.time()
+            try:
+                return get_running_loop().time()
+            except RuntimeError:  # no asyncio loop runs in this thread
+                pass
         return anyio.current_time()
 
     async def sleep(self, seconds: float) -> None:

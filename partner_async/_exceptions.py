@@ -9,6 +9,7 @@
     │   └── RequestTimeoutError     ... within the timeout or the deadline
     ├── ResponseFormatError         an answer that is not the documented JSON or XML
     ├── ServerError                 an HTTP error status with no vendor error body
+    ├── StoreError                  the tracker's store failed (unreachable, corrupt, foreign)
     └── APIError                    success: false with a vendor code (code, message, errors)
         ├── AuthenticationError     codes 1, 10; HTTP 401
         ├── PermissionDeniedError   codes 20, 30, 40, 96; HTTP 403
@@ -19,14 +20,16 @@
         └── InvalidRequestError     codes 2, 5, 6, 9, 50, 90
 
 No message, ``repr`` or chained exception ever carries the API key: messages are built
-from vendor codes and texts (the key masked in whatever the server sends back), and
-transport errors are re-raised without the HTTP library's error chained (it holds the
-request URL, which for GET endpoints contains the key).
+from vendor codes and texts (the key masked in whatever the server sends back), and a
+:class:`TransportError` keeps the HTTP library's error as its ``__cause__`` only as a copy
+of the same type (``httpx.ConnectError``, ``httpx.ReadTimeout``...) with the redacted
+message and no request (the original holds the request URL, which for GET endpoints
+contains the key).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._events import RequestInfo, ResponseInfo
@@ -49,8 +52,11 @@ __all__ = [
     "ResponseFormatError",
     "RequestTimeoutError",
     "ServerError",
+    "StoreError",
     "TransportError",
 ]
+
+_E = TypeVar("_E", bound="PartnerError")
 
 
 class PartnerError(Exception):
@@ -65,6 +71,10 @@ class PartnerError(Exception):
             last attempt (method, URL without the key, attempt, items); else None.
         response: the :class:`ResponseInfo` of that attempt (HTTP status, elapsed time,
             or the transport error when no answer came); else None.
+
+    Every error pickles and copies (``pickle``, ``copy.copy``, passing it between
+    processes) with all its attributes. A copy keeps the chained ``__cause__``; a pickle
+    leaves it out, as Python does for every exception.
     """
 
     partial_results: MultiStatusResult | None = None
@@ -72,6 +82,23 @@ class PartnerError(Exception):
     response: ResponseInfo | None = None
     status_code: int | None = None
     """The HTTP status of the answer the error came from, when there was one."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its message and attributes, without calling __init__ (whose
+        # arguments differ per class and would otherwise have to be kept in step here).
+        return (_rebuild, (type(self), self.args), self.__dict__ or None)
+
+    def __copy__(self: _E) -> _E:
+        clone = _rebuild(type(self), self.args)
+        clone.__dict__.update(self.__dict__)
+        clone.__cause__, clone.__context__ = self.__cause__, self.__context__
+        clone.__suppress_context__ = self.__suppress_context__
+        return clone
+
+
+def _rebuild(cls: type[_E], args: tuple[Any, ...]) -> _E:
+    """An error of class ``cls`` with ``args``, its attributes set afterwards."""
+    return cls.__new__(cls, *args)
 
 
 class ConfigurationError(PartnerError, ValueError):
@@ -128,6 +155,14 @@ class ServerError(PartnerError):
         self.status_code = status_code
 
 
+class StoreError(PartnerError):
+    """The tracker's store failed: unreachable, corrupt, or not a tracker store.
+
+    Nothing already stored is lost: every change is written in one transaction (SQLite)
+    or one atomic script (Redis) before it is reported.
+    """
+
+
 class APIError(PartnerError):
     """The API answered ``success: false`` with a vendor error ``code``.
 
@@ -155,22 +190,6 @@ class APIError(PartnerError):
         detail = "; ".join(f"{e}: {m}" if e else m for e, m in errors)
         detail = f" ({detail})" if detail else ""
         super().__init__(f"[code {code}] {message}{detail}{_ADVICE.get(code, '')}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_api_error,
-            (type(self), self.code, self.message, self.status_code, self.errors),
-        )
-
-
-def _rebuild_api_error(
-    cls: type[APIError],
-    code: int,
-    message: str,
-    status_code: int | None,
-    errors: tuple[tuple[str, str], ...] = (),
-) -> APIError:
-    return cls(code, message, status_code=status_code, errors=errors)
 
 
 class AuthenticationError(APIError):

@@ -176,17 +176,18 @@ def make_normalizer(region: str) -> Callable[[object, int], tuple[str, int]]:
 
     It raises :class:`InvalidInputError` for a wrongly shaped item and
     :class:`InvalidQuery` (internal) for invalid values. The batch builder recognises
-    items already in the normal form without calling it (its fast path).
+    items already in the normal form without calling it (its fast path). It pickles (a
+    result set holding it does, and so does an error carrying that result set).
     """
+    return functools.partial(_normalize, region)
 
-    def normalize(item: object, position: int) -> tuple[str, int]:
-        phone, message_id = _as_pair(item, position)
-        try:
-            return normalize_phone(phone, region), normalize_message_id(message_id)
-        except ValueError as exc:
-            raise InvalidQuery(StatusQuery(phone, message_id), str(exc)) from None
 
-    return normalize
+def _normalize(region: str, item: object, position: int) -> tuple[str, int]:
+    phone, message_id = _as_pair(item, position)
+    try:
+        return normalize_phone(phone, region), normalize_message_id(message_id)
+    except ValueError as exc:
+        raise InvalidQuery(StatusQuery(phone, message_id), str(exc)) from None
 
 
 def raw_key(phone_number: object, message_id: object) -> tuple[object, object]:

@@ -128,9 +128,32 @@ def _transient(
     retry_after: float | None = None,
     code: int | None = None,
     status_code: int | None = None,
+    error: PartnerError | None = None,
 ) -> Failure:
     return Failure(
-        reason, detail, True, retry_after=retry_after, code=code, status_code=status_code
+        reason,
+        detail,
+        True,
+        error=error,
+        retry_after=retry_after,
+        code=code,
+        status_code=status_code,
+    )
+
+
+def _try_later(
+    raw: RawResponse, detail: str, *, code: int | None = None, error: PartnerError | None = None
+) -> Failure:
+    """A "not now" answer (a vendor ``code``, else the HTTP status): 429 is ``RATE_LIMITED``,
+    anything else ``SERVER_ERROR``; retried after the server's ``Retry-After`` if it sent one."""
+    rate_limited = (raw.status_code if code is None else code) == 429
+    return _transient(
+        UnresolvedReason.RATE_LIMITED if rate_limited else UnresolvedReason.SERVER_ERROR,
+        detail,
+        retry_after=parse_retry_after(raw.retry_after),
+        code=code,
+        status_code=raw.status_code,
+        error=error,
     )
 
 
@@ -173,14 +196,8 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T | 
         if kind is CodeKind.FATAL:
             raise error
         if kind is CodeKind.RETRY:
-            reason = UnresolvedReason.RATE_LIMITED if code == 429 else UnresolvedReason.SERVER_ERROR
-            return _transient(
-                reason,
-                f"code {code}: {error.message}",
-                retry_after=parse_retry_after(raw.retry_after),
-                code=code,
-                status_code=status,
-            )
+            # (the error goes along, raised as it is: its message says the code once)
+            return _try_later(raw, f"code {code}: {error.message}", code=code, error=error)
         return _refused(error, code, split=kind is CodeKind.SPLIT)
     if 200 <= status < 300:
         if decoded is None:
@@ -189,13 +206,7 @@ def classify(raw: RawResponse, decode: Callable[[bytes], T | ErrorBody]) -> T | 
             )
         return decoded
     if is_retryable_status(status):
-        reason = UnresolvedReason.RATE_LIMITED if status == 429 else UnresolvedReason.SERVER_ERROR
-        return _transient(
-            reason,
-            f"HTTP {status}",
-            retry_after=parse_retry_after(raw.retry_after),
-            status_code=status,
-        )
+        return _try_later(raw, f"HTTP {status}")
     if status == 401:
         raise AuthenticationError(401, "HTTP 401 Unauthorized", status_code=status)
     if status == 403:

@@ -23,20 +23,12 @@ import attrs
 import msgspec
 import sniffio
 
-from ._exceptions import ConfigurationError, PartnerError
+from ._exceptions import ConfigurationError, StoreError
 
-__all__ = ["Row", "StoreError", "TrackerStore", "open_store"]
+__all__ = ["Row", "TrackerStore", "open_store"]
 
 #: The label of a query not answered yet.
 NEW: Final = "new"
-
-
-class StoreError(PartnerError):
-    """The tracker's store failed: unreachable, corrupt, or not a tracker store.
-
-    Nothing already stored is lost: every change is written in one transaction (SQLite)
-    or one atomic script (Redis) before it is reported.
-    """
 
 
 @attrs.define(slots=True)

@@ -15,7 +15,7 @@ import attrs
 import msgspec
 
 from ._client import SMSPartnerClient
-from ._exceptions import ConfigurationError
+from ._exceptions import ConfigurationError, StoreError
 from ._models import (
     StatusQuery,
     Unresolved,
@@ -28,9 +28,9 @@ from ._models import (
 from ._normalize import InvalidQuery, QueryLike
 from ._results import Answer, Outcome, answers_of
 from ._serialize import JSONReady, attrs_dict
-from ._store import Row, StoreError, TrackerStore, open_store
+from ._store import Row, TrackerStore, open_store
 
-__all__ = ["StatusTracker", "StoreError", "TrackerUpdate"]
+__all__ = ["StatusTracker", "TrackerUpdate"]
 
 #: Reasons that leave a query pending (asked again on the schedule): the transient ones
 #: ``wait_for_final`` retries, and a call's deadline passing.
