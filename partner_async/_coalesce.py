@@ -164,7 +164,8 @@ class Coalescer:
         outcomes: list[Answer] = []
         for entry in mine:
             if entry.error is not None:
-                raise _own_copy(entry.error) from None
+                clone = copy.copy(entry.error)  # each caller raises its own, attributes kept
+                raise clone from clone.__cause__
             outcomes.append(_too_late(entry.key) if entry.outcome is None else entry.outcome)
         if not lane.entries and lane.candidate is None and self._lanes.get(options) is lane:
             del self._lanes[options]  # options computed per call must not pile up lanes
@@ -332,13 +333,6 @@ class Coalescer:
             lane.queue.clear()
             lane.candidate = None
             self._settle(lane, queued, None, error, CallStats())
-
-
-def _own_copy(error: BaseException) -> BaseException:
-    """A copy of ``error`` for one caller (each raises its own, with all its attributes)."""
-    clone = copy.copy(error)
-    clone.__dict__.update(error.__dict__)
-    return clone
 
 
 def _latest_deadline(batch: Iterable[_Entry]) -> float | None:

@@ -8,6 +8,7 @@
     ├── TransportError              no HTTP answer (connection, DNS, TLS)
     │   └── RequestTimeoutError     ... within the timeout or the deadline
     ├── ResponseFormatError         an answer that is not the documented JSON or XML
+    │   └── ResponseTooLargeError   ... larger than max_response_bytes (compressed or not)
     ├── ServerError                 an HTTP error status with no vendor error body
     ├── StoreError                  the tracker's store failed (unreachable, corrupt, foreign)
     └── APIError                    success: false with a vendor code (code, message, errors)
@@ -49,8 +50,9 @@ __all__ = [
     "PartnerError",
     "PermissionDeniedError",
     "RateLimitError",
-    "ResponseFormatError",
     "RequestTimeoutError",
+    "ResponseFormatError",
+    "ResponseTooLargeError",
     "ServerError",
     "StoreError",
     "TransportError",
@@ -145,6 +147,11 @@ class ResponseFormatError(PartnerError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class ResponseTooLargeError(ResponseFormatError):
+    """The answer was larger than the client's ``max_response_bytes``, as received or
+    decompressed: no complete answer is that large, so it is taken as malformed."""
 
 
 class ServerError(PartnerError):

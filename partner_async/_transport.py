@@ -35,6 +35,7 @@ from ._exceptions import (
     ConfigurationError,
     RequestTimeoutError,
     ResponseFormatError,
+    ResponseTooLargeError,
     TransportError,
 )
 from ._secret import MASK, Secret, SecretBody
@@ -151,10 +152,6 @@ class RawResponse:
     content: bytes = attrs.field(repr=False)  # the server's text: never shown in a repr
     content_type: str
     retry_after: str | None
-
-
-class ResponseTooLargeError(ResponseFormatError):
-    """Internal: an answer exceeded ``max_response_bytes`` (a malformed answer)."""
 
 
 class _Decompressor(Protocol):

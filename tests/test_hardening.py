@@ -16,6 +16,7 @@ import httpx
 import pytest
 import respx
 
+import partner_async
 from partner_async import (
     AuthenticationError,
     MessageNotFoundError,
@@ -259,8 +260,9 @@ async def test_an_oversized_bulk_answer_is_a_response_format_error(
     hostile: HostileServer,
 ) -> None:
     async with _hostile_client(hostile, "chunked") as client:
-        with pytest.raises(ResponseFormatError, match="max_response_bytes"):
+        with pytest.raises(ResponseFormatError, match="max_response_bytes") as caught:
             await client.bulk_status(300)
+    assert type(caught.value) is partner_async.ResponseTooLargeError  # public, catchable
 
 
 @pytest.mark.parametrize("mode", ["gzip", "deflate"])
