@@ -284,14 +284,12 @@ class _Client(Generic[R]):
                 "GET",
                 f"{self.base_url}/{path}",
                 xml_decoder if xml else json_decoder,
-                policy=settings.policy,
-                timeout=settings.timeout,
+                settings,
                 stats=CallStats(),
                 # built in the call, never bound to a local: no frame of this method
                 # (kept in a raised error's traceback) holds the key
                 params={"apiKey": self.__api_key, **params},
                 pace=pace,
-                deadline=settings.deadline,
             )
             if isinstance(answer, Failure):  # refused, or retries ran out
                 raise answer.to_error()
@@ -488,12 +486,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
                 slot: Slot,
                 deadline: float | None,
             ) -> list[Answer]:
-                batch_settings = (
-                    settings if deadline is None else attrs.evolve(settings, deadline=deadline)
-                )
-                return await run_batch(batch_settings, keys, stats, reserved=slot)
+                return await run_batch(settings.until(deadline), keys, stats, reserved=slot)
 
-            lane = ((settings.policy, repr(settings.timeout)), send)
+            lane = ((settings.request.policy, repr(settings.request.timeout)), send)
             if len(self._lanes) < 32:  # options computed per call must not grow it forever
                 self._lanes[options] = lane
         return lane
@@ -510,11 +505,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             url=f"{self.base_url}/multi-status",
             api_key=self._api_key,
             region=self.default_region,
-            policy=policy,
-            timeout=effective_timeout,
+            request=RequestSettings(policy, effective_timeout, deadline),
             decode=DECODERS["multi"][self._xml],
             params=self._format_params,
-            deadline=deadline,
             isolation_budget=self.isolation_budget,
         )
 

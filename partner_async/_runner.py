@@ -19,6 +19,7 @@ import attrs
 
 from ._clock import Clock
 from ._codes import CodeKind, api_error, code_kind
+from ._config import RequestSettings
 from ._events import (
     EventHooks,
     RequestInfo,
@@ -241,27 +242,26 @@ class Requester:
         method: str,
         url: str,
         decode: Callable[[bytes], T | ErrorBody],
+        settings: RequestSettings,
         *,
-        policy: RetryPolicy,
-        timeout: Timeout,
         stats: CallStats,
         params: Params | None = None,
         json_body: SecretBody | None = None,
         items: int = 0,
         reserved: Slot | None = None,
-        deadline: float | None = None,
         pace: Callable[[float | None], Awaitable[bool]] | None = None,
     ) -> T | Failure:
         """Send until an answer decodes, a failure is final, or retries run out; the
         answer, or the last :class:`Failure` (``DEADLINE_EXCEEDED`` once the deadline
         passed). Raises only the errors that end the whole call.
 
-        ``reserved``: a slot already held for the first attempt (released after it).
-        ``deadline`` (clock time): no wait, attempt or retry goes past it.
-        ``pace``, when given, is awaited before every attempt (an endpoint's own rate
-        limit, such as cost-resume's 5 requests per minute) with the deadline; False: the
-        turn would come after it.
+        ``settings``: the call's retry policy, timeout and deadline (clock time: no wait,
+        attempt or retry goes past it). ``reserved``: a slot already held for the first
+        attempt (released after it). ``pace``, when given, is awaited before every attempt
+        (an endpoint's own rate limit, such as cost-resume's 5 requests per minute) with
+        the deadline; False: the turn would come after it.
         """
+        policy, timeout, deadline = settings.policy, settings.timeout, settings.deadline
         path = url.rsplit("/", 1)[-1]
         clock = self.clock
         attempt = 0
@@ -413,12 +413,16 @@ class BatchSettings:
     url: str
     api_key: Secret
     region: str
-    policy: RetryPolicy
-    timeout: Timeout
+    request: RequestSettings  # each request's retry policy, timeout and deadline
     decode: Callable[[bytes], MultiStatusBody | ErrorBody] = decode_multi_status
     params: Params | None = None
     isolation_budget: int = 32
-    deadline: float | None = None  # clock time; None: no deadline
+
+    def until(self, deadline: float | None) -> BatchSettings:
+        """These settings with another deadline (clock time), or as they are for None."""
+        if deadline is None:
+            return self
+        return attrs.evolve(self, request=attrs.evolve(self.request, deadline=deadline))
 
 
 async def run_batch(
@@ -437,7 +441,7 @@ async def run_batch(
     isolating the queries of a refused batch: each split costs two; once it is spent, the
     rest of the refused queries end ``Unresolved(REJECTED, code)``.
     """
-    deadline = settings.deadline
+    deadline = settings.request.deadline
     if deadline is not None and settings.requester.clock.now() >= deadline:
         if reserved is not None:
             reserved.release()
@@ -449,14 +453,12 @@ async def run_batch(
         "POST",
         settings.url,
         settings.decode,
-        policy=settings.policy,
-        timeout=settings.timeout,
+        settings.request,
         stats=stats,
         params=settings.params,
         json_body=encode_multi_status(settings.api_key, batch),
         items=len(batch),
         reserved=reserved,
-        deadline=deadline,
     )
     if isinstance(answer, Failure):
         if answer.split and len(batch) > 1:
