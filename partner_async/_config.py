@@ -52,9 +52,9 @@ NOT_GIVEN: Final = NotGiven()
 
 @attrs.frozen
 class RequestSettings:
-    """What one call of a GET endpoint is sent with: the client's ``timeout``, retry
-    policy and ``deadline``, overridden by the call's own, resolved once by the public
-    method."""
+    """What a call's requests are sent with, on every endpoint: the client's ``timeout``,
+    retry policy and ``deadline``, overridden by the call's own, resolved once by the
+    public method and handed down as one object."""
 
     policy: RetryPolicy
     timeout: Timeout
