@@ -22,12 +22,10 @@ from partner_async import (
 )
 from partner_async._normalize import make_normalizer
 
+from .test_to_dict import ANSWERED
+
 pytestmark = pytest.mark.anyio
 
-ANSWERED = StatusResult(
-    phone_number="+33612345678", message_id=1226613, success=True, code=200,
-    status_text="DELIVRD", timestamp=1517934416,
-)  # fmt: skip
 LOST = Unresolved(StatusQuery("+33612345679", 2), UnresolvedReason.RATE_LIMITED, "HTTP 429", None)
 
 
