@@ -1,17 +1,39 @@
-"""``partner-async demo``: deterministic queries, and the summary tables of a run."""
+"""``partner-async demo``: the command, its deterministic queries, and the summary tables
+of a run."""
 
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter
 
 import attrs
+import click
 from rich.console import Console
 from rich.table import Table
 
-from partner_async import CallStats, MultiStatusResult, StatusResult, StatusUpdate
+from partner_async import (
+    CallStats,
+    MultiStatusResult,
+    RetryPolicy,
+    SMSPartnerClient,
+    StatusResult,
+    StatusUpdate,
+    UnresolvedReason,
+)
 
-__all__ = ["DemoRun", "FollowCounter", "demo_queries", "print_summary", "summary_tables"]
+from ._options import CONTEXT, SANDBOX_KEY, batch_options
+from ._progress import Rounds, reporter
+from ._runtime import EXIT_OK, EXIT_UNRESOLVED, run_async, sandbox_server
+
+__all__ = [
+    "DemoRun",
+    "FollowCounter",
+    "demo",
+    "demo_queries",
+    "print_summary",
+    "summary_tables",
+]
 
 
 def _invalid(kind: int, position: int) -> tuple[str, int | str]:
@@ -138,3 +160,83 @@ def print_summary(run: DemoRun, console: Console) -> None:
     for table in summary_tables(run):
         console.print(table)
         console.print()
+
+
+@click.command(context_settings=CONTEXT)
+@click.option(
+    "--queries",
+    "count",
+    type=click.IntRange(min=1),
+    default=200_000,
+    show_default=True,
+    help="How many queries to check.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of queries and data.")
+@batch_options(concurrency=16)
+@click.option(
+    "--faults/--no-faults",
+    default=True,
+    show_default=True,
+    help="Let the sandbox inject a few faults (HTTP 503, dropped and reordered entries).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or log lines.")
+def demo(
+    count: int, seed: int, concurrency: int, batch_size: int, faults: bool, quiet: bool
+) -> None:
+    """Check N generated queries against the embedded emulator, then follow the Waiting
+    ones to a final status, and print a summary. No API key, no network: loopback only.
+    """
+    from partner_async.sandbox import FaultConfig, SandboxConfig
+
+    fault_config = FaultConfig()
+    if faults:
+        fault_config = FaultConfig(
+            http_503=0.01, drop_entries=0.01, reorder_entries=0.05, reformat_numbers=0.02
+        )
+    queries = demo_queries(count, seed)
+    console = Console()
+    with (
+        reporter(quiet) as display,
+        sandbox_server(
+            # a landline refuses its whole batch (code 9): the demo shows the isolation
+            SandboxConfig(seed=seed, faults=fault_config, item_errors="request")
+        ) as server,
+    ):
+        if not quiet:
+            shown = ", ".join(f"{k} {v:.0%}" for k, v in fault_config.rates().items() if v)
+            console.print(f"Sandbox on {server.sms_base_url}, seed {seed}")
+            console.print(f"Faults: {shown or 'none'}")
+            console.print(f"Checking {count:,} queries, {concurrency} requests in flight")
+
+        async def run() -> DemoRun:
+            rounds = Rounds(display, len(queries), "checking")
+            follow = FollowCounter()
+            started = time.monotonic()
+            async with SMSPartnerClient(
+                SANDBOX_KEY,
+                base_url=server.sms_base_url,
+                max_concurrency=concurrency,
+                batch_size=batch_size,
+                retry=RetryPolicy(max_retries=5, backoff_base=0.05, backoff_max=1.0),
+            ) as client:
+                results = await client.wait_for_final(
+                    queries, deadline=60.0, poll_interval=0.2, progress=rounds, on_update=follow
+                )
+            rounds.finish()
+            wall_time = time.monotonic() - started
+            return DemoRun(
+                queries=count,
+                results=results,
+                wall_time=wall_time,
+                check_time=rounds.first_pass_seconds or wall_time,
+                followed=follow.followed,
+                rounds=follow.rounds,
+                faults=Counter(server.app.stats.faults),
+            )
+
+        result = run_async(run)
+    print_summary(result, console)
+    # The demo's own invalid queries end unresolved on purpose; anything else would not.
+    expected = {UnresolvedReason.INVALID_QUERY, UnresolvedReason.REJECTED}
+    unexpected = any(r.reason not in expected for r in result.results.unresolved)
+    raise click.exceptions.Exit(EXIT_UNRESOLVED if unexpected else EXIT_OK)

@@ -7,32 +7,14 @@ import datetime
 from typing import Any, Final
 
 import click
-import msgspec
 
 from partner_async import CostStatistics, MessageStatus, SMSPartnerClient, TagStatusReport
 
-from . import _commands as base
-from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, _fetch, cli
+from ._options import CONTEXT, JSON_OPTION, connection_options, fetch
 from ._runtime import fail
+from ._tables import pick, print_json, print_table, sms_records, wants_json
 
 __all__ = ["costs", "message_status", "tag_status"]
-
-
-def _json(document: Any) -> None:
-    click.echo(msgspec.json.format(msgspec.json.encode(document), indent=2).decode())
-
-
-def _table(title: str, records: list[dict[str, Any]], right: tuple[str, ...] = ()) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    columns = list(records[0]) if records else ["-"]
-    for column in columns:
-        table.add_column(column, justify="right" if column in right else "left")
-    for record in records:
-        table.add_row(*(base._cell(record[c]) for c in columns))
-    Console().print(table)
 
 
 def _as_text(value: Any) -> Any:
@@ -47,35 +29,35 @@ _MESSAGE_KEYS: Final = (
 
 
 def _message_record(status: MessageStatus) -> dict[str, Any]:
-    return base._pick(status, _MESSAGE_KEYS)
+    return pick(status, _MESSAGE_KEYS)
 
 
-@cli.command("message-status", context_settings=_CONTEXT)
+@click.command("message-status", context_settings=CONTEXT)
 @click.argument("phone_number")
 @click.argument("message_id")
-@_connection_options("SMSPARTNER_API_KEY")
-@_JSON_OPTION
+@connection_options("SMSPARTNER_API_KEY")
+@JSON_OPTION
 def message_status(phone_number: str, message_id: str, as_json: bool, **connection: Any) -> None:
     """The status of one SMS (MESSAGE_ID) to one recipient (PHONE_NUMBER).
 
     A table on a terminal, JSON otherwise (or with --json). National numbers are read
     in the FR region.
     """
-    status = _fetch(
+    status = fetch(
         SMSPartnerClient, connection, lambda c: c.message_status(phone_number, message_id)
     )
     record = _message_record(status)
-    if as_json or not base._stdout_is_terminal():
-        _json(record)
+    if wants_json(as_json):
+        print_json(record)
         return
     rows = [{"field": name, "value": value} for name, value in record.items()]
-    _table(f"SMS {status.message_id} to {status.phone_number}", rows)
+    print_table(f"SMS {status.message_id} to {status.phone_number}", rows)
 
 
-@cli.command("tag-status", context_settings=_CONTEXT)
+@click.command("tag-status", context_settings=CONTEXT)
 @click.argument("tag")
-@_connection_options("SMSPARTNER_API_KEY")
-@_JSON_OPTION
+@connection_options("SMSPARTNER_API_KEY")
+@JSON_OPTION
 def tag_status(tag: str, as_json: bool, **connection: Any) -> None:
     """Every recipient of the SMS sent with TAG and its delivery status.
 
@@ -83,13 +65,13 @@ def tag_status(tag: str, as_json: bool, **connection: Any) -> None:
     without a documented way to ask for the next page: "complete" says whether every
     recipient came.
     """
-    report: TagStatusReport = _fetch(
+    report: TagStatusReport = fetch(
         SMSPartnerClient, connection, lambda c: c.bulk_status_by_tag(tag)
     )
     counts = {s.value: n for s, n in report.counts_by_status().most_common()}
-    records = base.sms_records(report.recipients)
-    if as_json or not base._stdout_is_terminal():
-        _json(
+    records = sms_records(report.recipients)
+    if wants_json(as_json):
+        print_json(
             {
                 "tag": report.tag,
                 "current_page": report.current_page,
@@ -102,7 +84,7 @@ def tag_status(tag: str, as_json: bool, **connection: Any) -> None:
         return
     summary = ", ".join(f"{status} {n}" for status, n in counts.items())
     listed = f"{len(records)} of {report.total}" if not report.is_complete else str(len(records))
-    _table(f"Tag {report.tag}: {listed} recipients ({summary})", records)
+    print_table(f"Tag {report.tag}: {listed} recipients ({summary})", records)
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -114,7 +96,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
-@cli.command("costs", context_settings=_CONTEXT)
+@click.command("costs", context_settings=CONTEXT)
 @click.option(
     "--interval",
     type=click.Choice(["last_twelve_months", "last_month", "custom"]),
@@ -123,8 +105,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 )
 @click.option("--from", "start", metavar="YYYY-MM-DD", callback=_date, help="First day (custom).")
 @click.option("--to", "end", metavar="YYYY-MM-DD", callback=_date, help="Last day (custom).")
-@_connection_options("SMSPARTNER_API_KEY")
-@_JSON_OPTION
+@connection_options("SMSPARTNER_API_KEY")
+@JSON_OPTION
 def costs(
     interval: str | None,
     start: datetime.date | None,
@@ -143,7 +125,7 @@ def costs(
         fail("--interval custom needs --from and --to")
     if interval != "custom" and (start is not None or end is not None):
         fail(f"--from and --to are for --interval custom, not {interval}")
-    statistics: CostStatistics = _fetch(
+    statistics: CostStatistics = fetch(
         SMSPartnerClient,
         connection,
         lambda c: c.cost_statistics(interval, start=start, end=end),  # type: ignore[arg-type]
@@ -161,8 +143,8 @@ def costs(
         for row in statistics.rows
     ]
     total_cost, total_messages = str(statistics.total_cost), statistics.total_messages
-    if as_json or not base._stdout_is_terminal():
-        _json(
+    if wants_json(as_json):
+        print_json(
             {
                 "interval": statistics.interval,
                 "total_cost": total_cost,
@@ -171,7 +153,7 @@ def costs(
             }
         )
         return
-    _table(
+    print_table(
         f"Costs, {statistics.interval}: {total_messages} SMS, {total_cost} in all",
         records,
         right=("messages_sent", "cost"),

@@ -13,7 +13,7 @@ import click
 
 from partner_async.sandbox._options import OPTIONS, Option, config_from_options
 
-from ._commands import _CONTEXT, SANDBOX_KEY, cli
+from ._options import CONTEXT, SANDBOX_KEY
 from ._runtime import fail, redact
 
 __all__ = ["sandbox"]
@@ -85,7 +85,7 @@ def _with_options(function: Callable[..., None]) -> Callable[..., None]:
     return function
 
 
-@cli.command(context_settings=_CONTEXT)
+@click.command(context_settings=CONTEXT)
 @_with_options
 def sandbox(**values: Any) -> None:
     """Serve the SMS Partner / Mail Partner emulator on loopback until Ctrl-C.

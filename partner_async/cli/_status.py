@@ -23,16 +23,6 @@ from partner_async import (
 )
 from partner_async._models import needs_poll, replaces
 
-from ._commands import (
-    _CONTEXT,
-    _api_key,
-    _batch_options,
-    _connection,
-    _connection_options,
-    _maybe_sandbox,
-    _window,
-    cli,
-)
 from ._io import (
     Escape,
     InputFormatError,
@@ -45,6 +35,15 @@ from ._io import (
     open_output,
     read_in_thread,
     same_file,
+)
+from ._options import (
+    CONTEXT,
+    batch_options,
+    connection_options,
+    dedupe_window,
+    key_and_url,
+    maybe_sandbox,
+    resolve_api_key,
 )
 from ._progress import Reporter, Rounds, reporter
 from ._runtime import (
@@ -105,7 +104,7 @@ class _Counting:
         self._target(progress)
 
 
-@cli.command(context_settings=_CONTEXT)
+@click.command(context_settings=CONTEXT)
 @click.argument(
     "input_path",
     metavar="INPUT",
@@ -153,8 +152,8 @@ class _Counting:
     "(=, +, -, @...): 'server' the texts from the API, 'all' every cell (phone numbers "
     "and your columns too), 'none' nothing.",
 )
-@_connection_options("SMSPARTNER_API_KEY")
-@_batch_options(concurrency=8)
+@connection_options("SMSPARTNER_API_KEY")
+@batch_options(concurrency=8)
 @click.option(
     "--region",
     default="FR",
@@ -164,7 +163,7 @@ class _Counting:
 @click.option(
     "--dedupe-window",
     metavar="N|all",
-    callback=_window,
+    callback=dedupe_window,
     default="100000",
     show_default=True,
     help="Distinct queries remembered to drop repeats ('all': every one, memory grows "
@@ -243,7 +242,7 @@ def status(
             err=True,
         )
         raise click.exceptions.Exit(EXIT_SAME_FILE)
-    api_key = _api_key(
+    api_key = resolve_api_key(
         api_key,
         api_key_file,
         "SMSPARTNER_API_KEY",
@@ -274,8 +273,8 @@ def status(
                 output, output_format, delimiter=source.delimiter, escape=escape_formulas
             )
             writer.input_header = source.header
-            with writer, reporter(quiet) as display, _maybe_sandbox(sandbox) as server:
-                key, url = _connection(sandbox, api_key, base_url, server)
+            with writer, reporter(quiet) as display, maybe_sandbox(sandbox) as server:
+                key, url = key_and_url(sandbox, api_key, base_url, server)
                 job = _StatusJob(
                     options={
                         "api_key": key,

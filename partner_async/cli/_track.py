@@ -13,11 +13,11 @@ import msgspec
 
 from partner_async import SMSPartnerClient, StatusResult, StatusTracker, TrackerUpdate
 
-from . import _commands as base
-from ._commands import _CONTEXT, _JSON_OPTION, _connection_options, cli
 from ._io import open_input, open_output, read_in_thread
+from ._options import CONTEXT, JSON_OPTION, connection_options, key_and_url, maybe_sandbox
 from ._progress import ProgressLike, Reporter, reporter
 from ._runtime import run_async
+from ._tables import wants_json
 
 __all__ = ["track"]
 
@@ -40,7 +40,7 @@ _SHOW = 0.1
 _RESYNC = 30.0
 
 
-@cli.group("track", context_settings=_CONTEXT)
+@click.group("track", context_settings=CONTEXT)
 def track() -> None:
     """Follow a campaign to final status, durably (survives restarts; Redis: many workers)."""
 
@@ -49,7 +49,7 @@ def _offline(store: str) -> StatusTracker:
     return StatusTracker(SMSPartnerClient(_OFFLINE_KEY), store=store)
 
 
-@track.command("add", context_settings=_CONTEXT)
+@track.command("add", context_settings=CONTEXT)
 @click.argument("file")
 @_STORE
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
@@ -124,7 +124,7 @@ def _run_detail(progress: ProgressLike) -> str:
     return f"{progress.pending:,} pending, {progress.delivered:,} updates, round {progress.round}"
 
 
-@track.command("run", context_settings=_CONTEXT)
+@track.command("run", context_settings=CONTEXT)
 @_STORE
 @click.option("-o", "--output", metavar="FILE", default=None,
               help="Append every update as a JSON line to FILE ('-': stdout).")  # fmt: skip
@@ -137,7 +137,7 @@ def _run_detail(progress: ProgressLike) -> str:
 @click.option("--worker", metavar="NAME", default=None,
               help="This worker's name (a restart under it resumes at once).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, log lines or summary.")
-@_connection_options("SMSPARTNER_API_KEY")
+@connection_options("SMSPARTNER_API_KEY")
 def run_command(
     store: str,
     output: str | None,
@@ -158,8 +158,8 @@ def run_command(
     """
     sandbox = connection.get("sandbox", False)
     api_key = connection.get("api_key")
-    with base._maybe_sandbox(sandbox) as server:
-        key, url = base._connection(sandbox, api_key, connection.get("base_url"), server)
+    with maybe_sandbox(sandbox) as server:
+        key, url = key_and_url(sandbox, api_key, connection.get("base_url"), server)
 
         async def run(display: Reporter) -> _RunProgress:
             out = sys.stdout if output in (None, "-") else open(output, "a")  # noqa: SIM115, ASYNC230
@@ -202,9 +202,9 @@ def run_command(
                        f"{done.pending:,} pending in {store}", err=True)  # fmt: skip
 
 
-@track.command("status", context_settings=_CONTEXT)
+@track.command("status", context_settings=CONTEXT)
 @_STORE
-@_JSON_OPTION
+@JSON_OPTION
 def status(store: str, as_json: bool) -> None:
     """How many queries have each latest status, and how many are pending."""
 
@@ -213,14 +213,14 @@ def status(store: str, as_json: bool) -> None:
             return await tracker.counts()
 
     counts = run_async(run)
-    if as_json or not base._stdout_is_terminal():
+    if wants_json(as_json):
         click.echo(msgspec.json.encode(counts, order="sorted").decode())
         return
     for name, value in sorted(counts.items()):
         click.echo(f"{name:>20}  {value}")
 
 
-@track.command("export", context_settings=_CONTEXT)
+@track.command("export", context_settings=CONTEXT)
 @_STORE
 @click.option("-o", "--output", metavar="FILE", required=True,
               help="Write each query's latest outcome to FILE (CSV or JSONL).")  # fmt: skip

@@ -64,7 +64,7 @@ def test_mail_status_json_matches_the_sandbox(
 def test_sms_status_table_on_a_terminal(
     invoke: Invoke, sandbox_app: SandboxApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("partner_async.cli._commands._stdout_is_terminal", lambda: True)
+    monkeypatch.setattr("partner_async.cli._tables.stdout_is_terminal", lambda: True)
     message_id = existing_sms_message(sandbox_app.config)
     result = invoke("sms-status", str(message_id))
     assert result.exit_code == 0, result.output

@@ -228,9 +228,9 @@ def test_every_single_request_command_reads_the_key_file(
 def test_a_hidden_prompt_on_a_terminal_when_no_key_is_given(
     tmp_path: Path, invoke: Invoke, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from partner_async.cli import _commands
+    from partner_async.cli import _options
 
-    monkeypatch.setattr(_commands, "_stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(_options, "stdin_is_terminal", lambda: True)
     source = write_csv(tmp_path / "in.csv", make_queries(20, seed=1))
     result = invoke(
         "status", str(source), "--base-url", sandbox_server.sms_base_url,
@@ -247,9 +247,9 @@ def test_no_prompt_when_stdin_is_the_input_or_not_a_terminal(
 ) -> None:
     from click.testing import CliRunner
 
-    from partner_async.cli import _commands, cli
+    from partner_async.cli import _options, cli
 
-    monkeypatch.setattr(_commands, "_stdin_is_terminal", lambda: terminal)
+    monkeypatch.setattr(_options, "stdin_is_terminal", lambda: terminal)
     source = str(write_csv(tmp_path / "in.csv", [])) if not terminal else "-"
     result = CliRunner().invoke(cli, ["status", source], input="phoneNumber,messageId\n")
     assert result.exit_code == 1

@@ -56,7 +56,7 @@ def test_message_status_table_and_errors(
     invoke: Invoke, sandbox_app: SandboxApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     phone, mid = found_query(sandbox_app.config)
-    monkeypatch.setattr("partner_async.cli._commands._stdout_is_terminal", lambda: True)
+    monkeypatch.setattr("partner_async.cli._tables.stdout_is_terminal", lambda: True)
     result = invoke("message-status", phone, str(mid))
     assert result.exit_code == 0, result.output
     assert f"SMS {mid} to {phone}" in result.stdout and "0.045" in result.stdout
@@ -74,7 +74,7 @@ def test_tag_status_json_and_table(
     assert document["tag"] == tag and document["complete"] is True
     assert tuple(r["phone_number"] for r in document["recipients"]) == phones
     assert document["total"] == len(phones or ())
-    monkeypatch.setattr("partner_async.cli._commands._stdout_is_terminal", lambda: True)
+    monkeypatch.setattr("partner_async.cli._tables.stdout_is_terminal", lambda: True)
     table = invoke("tag-status", tag).stdout
     assert f"Tag {tag}:" in table and "phone_number" in table
 
@@ -97,7 +97,7 @@ def test_costs_json_and_arguments(invoke: Invoke, sandbox_app: SandboxApp) -> No
 
 
 def test_costs_table_with_embedded_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("partner_async.cli._commands._stdout_is_terminal", lambda: True)
+    monkeypatch.setattr("partner_async.cli._tables.stdout_is_terminal", lambda: True)
     result = CliRunner().invoke(cli, ["costs", "--sandbox"])
     assert result.exit_code == 0, result.output
     assert "Costs, last_twelve_months:" in result.stdout

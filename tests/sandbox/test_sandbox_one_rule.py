@@ -84,7 +84,7 @@ def counting_slow_path(app: SandboxApp, monkeypatch: pytest.MonkeyPatch) -> list
     calls = [0]
     slow_entry = app._slow_entry
 
-    def counted(item: Any) -> dict[str, Any] | int:
+    def counted(item: Any) -> str | dict[str, Any] | int:
         calls[0] += 1
         return slow_entry(item)
 
