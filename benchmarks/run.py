@@ -116,7 +116,7 @@ def machine_md(info: dict[str, str], command: str) -> str:
     return (
         f"- date: {info['date']}; machine: {info['nproc']} cores ({info['cpu']}), "
         f"{info['python']}; shared and noisy\n"
-        f"- code: {info['commit']}; {info['versions']}\n"
+        f"- code: {'; '.join(filter(None, (info['commit'], info['versions'])))}\n"
         f"- command: `{command}`\n"
     )
 

@@ -48,7 +48,7 @@ def _need_redis() -> str:
     if REDIS_URL:
         return REDIS_URL
     if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but PARTNER_ASYNC_TEST_REDIS is unset: .ci/run starts Redis")
+        pytest.fail("CI=true but PARTNER_ASYNC_TEST_REDIS is unset: nox (and .ci/run) start Redis")
     pytest.skip("set PARTNER_ASYNC_TEST_REDIS=redis://127.0.0.1:PORT/0 to run Redis tests")
 
 

@@ -14,7 +14,14 @@ import msgspec
 from partner_async import SMSPartnerClient, StatusResult, StatusTracker, TrackerUpdate
 
 from ._io import open_input, open_output, read_in_thread
-from ._options import CONTEXT, JSON_OPTION, connection_options, key_and_url, maybe_sandbox
+from ._options import (
+    CONTEXT,
+    JSON_OPTION,
+    connection_options,
+    key_and_url,
+    maybe_sandbox,
+    resolve_api_key,
+)
 from ._progress import ProgressLike, Reporter, reporter
 from ._runtime import run_async
 from ._tables import wants_json
@@ -157,7 +164,12 @@ def run_command(
     share one redis:// store.
     """
     sandbox = connection.get("sandbox", False)
-    api_key = connection.get("api_key")
+    api_key = resolve_api_key(
+        connection.get("api_key"),
+        connection.get("api_key_file"),
+        "SMSPARTNER_API_KEY",
+        sandbox=sandbox,
+    )
     with maybe_sandbox(sandbox) as server:
         key, url = key_and_url(sandbox, api_key, connection.get("base_url"), server)
 

@@ -225,6 +225,22 @@ def test_every_single_request_command_reads_the_key_file(
     assert result.exit_code == 0, result.output
 
 
+def test_track_run_reads_the_key_file(tmp_path: Path, invoke: Invoke, sandbox_server: Any) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(f"{KEY}\n", encoding="utf-8")
+    source = write_csv(tmp_path / "in.csv", make_queries(5, seed=2))
+    store = f"sqlite:///{tmp_path / 't.db'}"
+    added = invoke("track", "add", str(source), "--store", store, connect=False)
+    assert added.exit_code == 0, added.output
+    url = sandbox_server.sms_base_url
+    result = invoke(
+        "track", "run", "--store", store, "--once", "--quiet", "--base-url", url,
+        "--api-key-file", str(key_file), connect=False,
+    )  # fmt: skip
+    assert "no API key" not in result.stderr
+    assert result.exit_code == 0, result.output
+
+
 def test_a_hidden_prompt_on_a_terminal_when_no_key_is_given(
     tmp_path: Path, invoke: Invoke, sandbox_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
