@@ -235,7 +235,7 @@ class _Client(Generic[R]):
 
     def _deadline_at(self, deadline: float | NotGiven | None) -> float | None:
         """A call's ``deadline`` (seconds from now, or the client's) as clock time."""
-        return deadline_at(self.deadline, deadline, self._clock.now())
+        return deadline_at(self.deadline, deadline, self._clock)
 
     @property
     def is_closed(self) -> bool:

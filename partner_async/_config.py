@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from ._clock import Clock
 from ._exceptions import ConfigurationError
 from ._retry import RetryPolicy
 from ._transport import Timeout, check_timeout, redact
@@ -77,12 +78,12 @@ def resolve_timeout(default: Timeout, timeout: Timeout | NotGiven) -> Timeout:
 
 
 def deadline_at(
-    default: float | None, deadline: float | NotGiven | None, now: float
+    default: float | None, deadline: float | NotGiven | None, clock: Clock
 ) -> float | None:
-    """A call's ``deadline`` (seconds from ``now``, or the client's ``default``) as clock
-    time; None: no deadline."""
+    """A call's ``deadline`` (seconds from now, or the client's ``default``) as ``clock``
+    time; None: no deadline (and the clock is not read)."""
     seconds = default if isinstance(deadline, NotGiven) else seconds_or_none("deadline", deadline)
-    return None if seconds is None else now + seconds
+    return None if seconds is None else clock.now() + seconds
 
 
 def check_base_url(url: str) -> str:

@@ -77,18 +77,17 @@ class CallStats(JSONReady):
         return attrs_dict(self)
 
 
-#: The counters of requests and answers, which several calls' requests add up to (a
-#: call's ``queries`` and ``duplicates`` count its own input only).
-_REQUEST_COUNTS = tuple(
-    field.name for field in attrs.fields(CallStats) if field.name not in ("queries", "duplicates")
-)
-
-
 def add_request_counts(total: CallStats, more: CallStats) -> None:
-    """Add ``more``'s request and answer counters (every counter but the input's) to
-    ``total``'s."""
-    for name in _REQUEST_COUNTS:
-        setattr(total, name, getattr(total, name) + getattr(more, name))
+    """Add ``more``'s request and answer counters to ``total``'s: every counter but the
+    input's (``queries``, ``duplicates``), which count one call's own input only. Written
+    out: it runs once per shared request and per caller (a loop over the fields cost ~1 µs)."""
+    total.requests += more.requests
+    total.retries += more.retries
+    total.batches += more.batches
+    total.reasked += more.reasked
+    total.unexpected_entries += more.unexpected_entries
+    total.conflicting_entries += more.conflicting_entries
+    total.unreadable_fields += more.unreadable_fields
 
 
 @attrs.frozen(slots=True)

@@ -140,3 +140,19 @@ async def test_an_sms_report_with_a_bad_date_is_kept(router: respx.MockRouter) -
         report = await c.bulk_status(111)
     assert [r.timestamp for r in report] == [1517989111, None]
     assert report.recipients[1].status is DeliveryStatus.DELIVERED
+
+
+def test_request_counters_add_up_every_counter_but_the_input_s() -> None:
+    """Shared requests and wait_for_final's rounds add their counters to a call's with one
+    rule; a counter added to CallStats later must not be left out of it."""
+    import attrs
+
+    from partner_async import CallStats
+    from partner_async._results import add_request_counts
+
+    names = [field.name for field in attrs.fields(CallStats)]
+    total = CallStats(**dict.fromkeys(names, 1))
+    add_request_counts(total, CallStats(**dict.fromkeys(names, 10)))
+    assert {name: getattr(total, name) for name in names} == {
+        name: 1 if name in ("queries", "duplicates") else 11 for name in names
+    }
