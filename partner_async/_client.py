@@ -33,9 +33,9 @@ from ._config import (
     NOT_GIVEN,
     NotGiven,
     RequestSettings,
-    as_day,
     check_base_url,
     check_proxy,
+    cost_period,
     deadline_at,
     non_negative_int,
     positive_int,
@@ -101,14 +101,13 @@ from ._transport import (
     check_timeout,
     redact,
 )
-from ._wire import DECODERS
+from ._wire import DECODERS, cost_resume_params
 
 __all__ = ["MailPartnerClient", "SMSPartnerClient"]
 
 MAX_BATCH_SIZE: Final = 500
 COST_REQUESTS_PER_MINUTE: Final = 5
 DEFAULT_ISOLATION_BUDGET: Final = 32
-COST_INTERVALS: Final = ("last_twelve_months", "last_month", "custom")
 
 R = TypeVar("R", SMSBulkReport, MailBulkReport)
 
@@ -896,21 +895,7 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
         >>> stats = await client.cost_statistics("last_month")  # doctest: +SKIP
         >>> stats.total_cost, [row.messages_sent for row in stats]  # doctest: +SKIP
         """
-        if interval not in COST_INTERVALS:
-            raise ConfigurationError(
-                f"invalid interval {interval!r}: expected one of {', '.join(COST_INTERVALS)}"
-            )
-        params: dict[str, str] = {"interval": interval}
-        if interval == "custom":
-            first, last = as_day("start", start), as_day("end", end)
-            if first > last:
-                raise ConfigurationError(f"start {first} is after end {last}")
-            params["from"] = first.strftime("%d-%m-%Y")
-            params["to"] = last.strftime("%d-%m-%Y")
-        elif start is not None or end is not None:
-            raise ConfigurationError(
-                f'start= and end= are for interval="custom" only, not {interval!r}'
-            )
+        params = cost_resume_params(*cost_period(interval, start, end))
         if self._cost_pacer is None:
             self._cost_pacer = WindowPacer(COST_REQUESTS_PER_MINUTE, 60.0, self._clock)
         settings = self._request_settings(timeout, max_retries, deadline)

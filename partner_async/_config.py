@@ -24,7 +24,8 @@ __all__ = [
     "NOT_GIVEN",
     "NotGiven",
     "RequestSettings",
-    "as_day",
+    "COST_INTERVALS",
+    "cost_period",
     "check_base_url",
     "check_proxy",
     "deadline_at",
@@ -152,8 +153,32 @@ def non_negative_int(name: str, value: object) -> int:
     return value
 
 
-def as_day(name: str, value: object) -> date:
-    """``value`` (a ``date``, or a ``datetime``'s date) for the ``custom`` interval."""
+#: The ``interval`` values of ``GET /statistics/cost-resume``.
+COST_INTERVALS: Final = ("last_twelve_months", "last_month", "custom")
+
+
+def cost_period(
+    interval: object, start: object, end: object
+) -> tuple[str, tuple[date, date] | None]:
+    """``cost_statistics``' options checked: the interval, and for ``"custom"`` its first
+    and last day (``start``/``end``: a ``date``, or a ``datetime``'s date)."""
+    if interval not in COST_INTERVALS:
+        raise ConfigurationError(
+            f"invalid interval {interval!r}: expected one of {', '.join(COST_INTERVALS)}"
+        )
+    if interval != "custom":
+        if start is not None or end is not None:
+            raise ConfigurationError(
+                f'start= and end= are for interval="custom" only, not {interval!r}'
+            )
+        return str(interval), None
+    first, last = _day("start", start), _day("end", end)
+    if first > last:
+        raise ConfigurationError(f"start {first} is after end {last}")
+    return "custom", (first, last)
+
+
+def _day(name: str, value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

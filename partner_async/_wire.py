@@ -19,7 +19,7 @@ import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ __all__ = [
     "ErrorBody",
     "MultiStatusBody",
     "DECODERS",
+    "cost_resume_params",
     "decode_cost_statistics",
     "decode_mail_bulk",
     "decode_mail_bulk_xml",
@@ -390,6 +391,19 @@ class _Request(msgspec.Struct, gc=False):
 
 _encode_json = msgspec.json.Encoder().encode
 _decode_json = msgspec.json.Decoder().decode
+
+
+def cost_resume_params(interval: str, days: tuple[date, date] | None) -> dict[str, str]:
+    """The query string of ``GET /statistics/cost-resume``: the interval, and for a custom
+    one its first and last day as the vendor writes them (``from``/``to``, DD-MM-YYYY)."""
+    if days is None:
+        return {"interval": interval}
+    first, last = days
+    return {
+        "interval": interval,
+        "from": first.strftime("%d-%m-%Y"),
+        "to": last.strftime("%d-%m-%Y"),
+    }
 
 
 def encode_multi_status(api_key: Secret, queries: Sequence[tuple[str, int]]) -> SecretBody:
