@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import date, datetime
-from typing import Final, final
+from typing import Final, final, get_args
 from urllib.parse import urlsplit
 
 import attrs
 
 from ._clock import Clock
 from ._exceptions import ConfigurationError
+from ._reports import CostInterval
 from ._retry import RetryPolicy
 from ._transport import Timeout, check_timeout, redact
 
@@ -153,8 +154,8 @@ def non_negative_int(name: str, value: object) -> int:
     return value
 
 
-#: The ``interval`` values of ``GET /statistics/cost-resume``.
-COST_INTERVALS: Final = ("last_twelve_months", "last_month", "custom")
+#: The ``interval`` values of ``GET /statistics/cost-resume`` (those of ``CostInterval``).
+COST_INTERVALS: Final = get_args(CostInterval)
 
 
 def cost_period(
