@@ -42,7 +42,7 @@ from ._models import (
     Unresolved,
     UnresolvedReason,
 )
-from ._reports import CostRow, CostStatistics, MessageStatus, TagStatusReport
+from ._reports import CostInterval, CostRow, CostStatistics, MessageStatus, TagStatusReport
 from ._results import BatchResult, CallStats, MultiStatusResult, Progress, StatusUpdate
 from ._retry import RetryPolicy
 from ._status import DeliveryStatus
@@ -58,6 +58,7 @@ __all__ = [
     "ClientClosedError",
     "Clock",
     "ConfigurationError",
+    "CostInterval",
     "CostRow",
     "CostStatistics",
     "DeliveryStatus",

@@ -175,6 +175,7 @@ class _Client(Generic[R]):
             tls=self.base_url.startswith("https:"),
             max_response_bytes=positive_int("max_response_bytes", max_response_bytes),
             proxy=check_proxy(proxy, http_client is not None),
+            base_url=self.base_url,
         )
         self._limiter = RequestLimiter(self.max_concurrency, max_requests_per_second, self._clock)
         self._requester = Requester(self._transport, self._limiter, self._clock)
@@ -758,10 +759,9 @@ class SMSPartnerClient(_Client[SMSBulkReport]):
             if deadline is not None:
                 raise ConfigurationError("pass deadline= (timeout= is its former name), not both")
             deadline = timeout
+        deadline = seconds_or_none("deadline", deadline)
         if deadline is None:
             raise ConfigurationError("wait_for_final needs deadline= (seconds to wait in all)")
-        if not (isinstance(deadline, (int, float)) and deadline >= 0):
-            raise ConfigurationError(f"deadline must be a number >= 0, got {deadline!r}")
         schedule = PollSchedule(poll_interval, backoff, max_interval)
         end = self._clock.now() + deadline
         results = await self.multi_status(queries, progress=progress, deadline=deadline)

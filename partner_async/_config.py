@@ -116,8 +116,10 @@ def check_proxy(proxy: object, has_http_client: bool) -> str | None:
     caller's ``http_client``, configure it there."""
     if proxy is None:
         return None
-    if not isinstance(proxy, str):
-        raise ConfigurationError(f"proxy must be an http(s):// URL or None, got {proxy!r}")
+    if not isinstance(proxy, str):  # its value is not shown: it may hold a password
+        raise ConfigurationError(
+            f"proxy must be an http(s):// URL or None, got a {type(proxy).__name__}"
+        )
     parts = urlsplit(proxy)
     shown = redact(proxy)  # never the proxy's password
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -24,14 +24,13 @@ MASK: Final = "***"
 class Secret:
     """A secret string: ``repr``/``str`` give ``<redacted>``; :meth:`reveal` gives it."""
 
-    __slots__ = ("__value", "_forms")
+    __slots__ = ("__value", "_all_forms", "_forms")
 
     def __init__(self, value: str) -> None:
         self.__value = value
         forms = {value, quote(value, safe=""), value.replace("/", "\\/")}
-        self._forms: tuple[str, ...] = tuple(
-            sorted((f for f in forms if len(f) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
-        )
+        self._all_forms = tuple(sorted((f for f in forms if f), key=len, reverse=True))
+        self._forms = tuple(f for f in self._all_forms if len(f) >= MIN_REDACTED_LENGTH)
 
     def reveal(self) -> str:
         """The secret itself: call it only where the request is built."""
@@ -51,10 +50,13 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self.__value)
 
-    def redact(self, text: str) -> str:
-        """``text`` with the secret (also URL-encoded or JSON-escaped) masked."""
-        for form in self._forms:
-            if form in text:
+    def redact(self, text: str, shortest: int = MIN_REDACTED_LENGTH) -> str:
+        """``text`` with the secret (also URL-encoded or JSON-escaped) masked: every form
+        of at least ``shortest`` characters (a text of one's own, such as an error line,
+        may mask shorter forms than a server's answer can afford to)."""
+        forms = self._forms if shortest >= MIN_REDACTED_LENGTH else self._all_forms
+        for form in forms:
+            if len(form) >= shortest and form in text:
                 text = text.replace(form, MASK)
         return text
 

@@ -23,7 +23,7 @@ import urllib.request
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, cast
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import anyio
 import attrs
@@ -106,7 +106,7 @@ _CHUNK = 65536
 _JSON_BODY = {"Content-Type": "application/json"}
 _API_KEY_IN_URL = re.compile(r"(?i)(apiKey=)[^&\s\"']*")
 #: The password of a URL's ``user:password@`` (a proxy's, in an error message).
-_PASSWORD_IN_URL = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]*@")
+_PASSWORD_IN_URL = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s]*@")
 
 
 def redact(text: str, secret: Secret | None = None) -> str:
@@ -337,9 +337,11 @@ class Transport:
         tls: bool = True,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         proxy: str | None = None,
+        base_url: str | None = None,
     ) -> None:
         self._client = http_client
         self._proxy = proxy
+        self._base_url = base_url  # where every request goes: its proxy is picked once
         self.max_response_bytes = max_response_bytes
         self._tls = tls
         self._owns_client = http_client is None
@@ -374,13 +376,24 @@ class Transport:
     def _httpx_pool_client(
         self, timeout: httpx.Timeout, verify: ssl.SSLContext
     ) -> httpx.AsyncClient:
-        """An httpx client on httpx's own pool (httpcore): the SDK's pool under trio."""
+        """An httpx client on httpx's own pool (httpcore): the SDK's pool under trio. Its
+        proxy is ``proxy=``, else the environment's for the base URL, picked by the same
+        rule as under asyncio (:func:`_proxy_for`); httpx reads no environment itself."""
         limits = httpx.Limits(
             max_connections=self._max_connections,
             max_keepalive_connections=self._max_connections,
         )
+        proxy = self._proxy
+        if proxy is None and self._base_url is not None:
+            proxies = _environment_proxies()
+            proxy = None if proxies is None else _proxy_for(self._base_url, proxies)
         return httpx.AsyncClient(
-            limits=limits, timeout=timeout, headers=_HEADERS, verify=verify, proxy=self._proxy
+            limits=limits,
+            timeout=timeout,
+            headers=_HEADERS,
+            verify=verify,
+            proxy=proxy,
+            trust_env=False,
         )
 
     def _httpcore_client(self) -> httpx.AsyncClient:
@@ -585,22 +598,56 @@ def _redacted_copy(error: BaseException | None, message: str) -> BaseException:
 
 
 def _environment_proxies() -> dict[str, str] | None:
-    """The environment's proxy variables (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``
-    and ``NO_PROXY``, any case) by scheme, or None when none names a proxy."""
-    proxies = urllib.request.getproxies_environment()
-    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
-        return proxies
-    return None
+    """The environment's proxies by scheme (``http``, ``https``, ``all``: from
+    ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, any case) and ``no`` (``NO_PROXY``), or
+    None when none names an ``http(s)://`` proxy. A proxy of another kind (``ALL_PROXY=
+    socks5://...``, set for other tools) is not used: the SDK speaks to http(s) proxies
+    only, on both backends, and goes direct rather than fail."""
+    found = urllib.request.getproxies_environment()
+    proxies = {
+        scheme: url
+        for scheme, url in found.items()
+        if scheme in ("http", "https", "all") and urlsplit(url).scheme in ("http", "https")
+    }
+    if not proxies:
+        return None
+    if found.get("no"):
+        proxies["no"] = found["no"]
+    return proxies
 
 
-def _bypassed(host: str, no_proxy: str) -> bool:
-    """Whether ``NO_PROXY`` (comma-separated hosts, domains and ``*``) names ``host``: the
-    host itself, or a domain it is in (``example.com`` and ``.example.com`` both cover
-    ``api.example.com``)."""
-    host = host.lower().rstrip(".")
-    for entry in no_proxy.lower().split(","):
-        entry = entry.strip().lstrip(".")
-        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+def _proxy_for(url: str, proxies: dict[str, str]) -> str | None:
+    """The proxy of :func:`_environment_proxies` that ``url`` takes: ``<scheme>_PROXY``,
+    else ``ALL_PROXY``, unless ``NO_PROXY`` names its host."""
+    parts = urlsplit(url)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if proxy and _bypassed(parts, proxies.get("no", "")):
+        return None
+    return proxy
+
+
+def _bypassed(url: SplitResult, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` names ``url``'s host, as httpx reads it. Entries are
+    comma-separated: ``*`` (every host), a host or a domain it is in (``example.com`` and
+    ``.example.com`` both cover ``api.example.com``), optionally with a scheme
+    (``http://host``: that scheme only) or a port (``host:8080``: that port only)."""
+    host = (url.hostname or "").lower().rstrip(".")
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    for raw in no_proxy.lower().split(","):
+        entry = raw.strip()
+        if entry == "*":
+            return True
+        if "://" in entry:
+            entry_scheme, _, entry = entry.partition("://")
+            if entry_scheme not in ("all", url.scheme):
+                continue
+        entry = entry.strip("/")
+        if entry.count(":") == 1:  # host:port (an IPv6 address has more colons)
+            entry, _, entry_port = entry.partition(":")
+            if not entry_port.isdigit() or int(entry_port) != port:
+                continue
+        entry = entry.lstrip("*").lstrip(".")
+        if entry and (host == entry or host.endswith("." + entry)):
             return True
     return False
 
@@ -767,18 +814,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return session
 
     def _env_proxy(self, url: str) -> str | None:
-        """The environment's proxy for ``url``, as httpx (and so the trio pool) picks it:
-        ``<scheme>_PROXY``, else ``ALL_PROXY``, unless ``NO_PROXY`` names the host."""
+        """The environment's proxy for ``url`` (:func:`_proxy_for`), worked out once per
+        URL."""
         proxies = self._env_proxies
         if proxies is None:
             return None
         known = self._proxy_of_url
         if url in known:
             return known[url]
-        parts = urlsplit(url)
-        proxy = proxies.get(parts.scheme) or proxies.get("all")
-        if proxy and _bypassed(parts.hostname or "", proxies.get("no", "")):
-            proxy = None
+        proxy = _proxy_for(url, proxies)
         if len(known) < 64:  # a client asks a handful of URLs (query strings go apart)
             known[url] = proxy
         return proxy

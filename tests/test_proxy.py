@@ -159,3 +159,55 @@ def test_a_proxy_with_a_caller_s_client_is_refused_not_ignored() -> None:
         SMSPartnerClient(
             api_key="k3y-0123456789", http_client=httpx.AsyncClient(), proxy="http://p:3128"
         )
+
+
+async def test_a_socks_proxy_in_the_environment_is_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``ALL_PROXY=socks5://...`` is set for other tools: the SDK, which speaks to http(s)
+    proxies only, goes direct on both backends instead of failing every request."""
+    async with answering_proxy() as (server, direct):
+        proxy_environment(monkeypatch, ALL_PROXY=f"socks5://127.0.0.1:{closed_port()}")
+        async with SMSPartnerClient(api_key="k3y-0123456789", base_url=f"{server}/v1") as c:
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert isinstance(outcome, StatusResult)
+    assert direct == ["POST /v1/multi-status HTTP/1.1"]
+
+
+@pytest.mark.parametrize(
+    "no_proxy", ["http://127.0.0.1", "127.0.0.1:{port}", ".0.0.1", "localhost,127.0.0.1", "*"]
+)
+async def test_no_proxy_entries_as_httpx_reads_them(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str
+) -> None:
+    async with answering_proxy() as (server, direct), answering_proxy() as (proxy, proxied):
+        port = server.rpartition(":")[2]
+        proxy_environment(monkeypatch, HTTP_PROXY=proxy, NO_PROXY=no_proxy.format(port=port))
+        async with SMSPartnerClient(api_key="k3y-0123456789", base_url=f"{server}/v1") as c:
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert isinstance(outcome, StatusResult)
+    assert proxied == [] and direct == ["POST /v1/multi-status HTTP/1.1"]
+
+
+@pytest.mark.parametrize("no_proxy", ["https://127.0.0.1", "127.0.0.1:1"])
+async def test_a_no_proxy_entry_for_another_scheme_or_port_keeps_the_proxy(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str
+) -> None:
+    base = f"http://127.0.0.1:{closed_port()}/v1"
+    async with answering_proxy() as (proxy, seen):
+        proxy_environment(monkeypatch, HTTP_PROXY=proxy, NO_PROXY=no_proxy)
+        async with SMSPartnerClient(api_key="k3y-0123456789", base_url=base) as c:
+            outcome = await c.status("+33612345678", 1, max_retries=0)
+    assert isinstance(outcome, StatusResult)
+    assert seen == [f"POST {base}/multi-status HTTP/1.1"]
+
+
+@pytest.mark.parametrize(
+    "bad", ["socks5://user:p@ss-w0rd@127.0.0.1:1080", b"http://u:p@ss-w0rd@p:1"]
+)
+def test_a_refused_proxy_s_password_is_not_in_the_error(bad: object) -> None:
+    from partner_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="proxy must be") as caught:
+        SMSPartnerClient(api_key="k3y-0123456789", proxy=bad)  # type: ignore[arg-type]
+    assert "ss-w0rd" not in str(caught.value)

@@ -113,7 +113,10 @@ def test_every_public_attrs_class_has_to_dict() -> None:
     assert len(values) >= 19
     from partner_async._serialize import JSONReady
 
-    assert [c.__name__ for c in values if getattr(c, "to_dict", None) is JSONReady.to_dict] == []
+    missing = [
+        c.__name__ for c in values if getattr(c, "to_dict", None) in (None, JSONReady.to_dict)
+    ]
+    assert missing == []  # each class has its own
 
 
 async def test_hook_infos_tracker_updates_and_policies(fake_api: FakeAPI) -> None:

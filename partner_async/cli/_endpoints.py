@@ -4,11 +4,17 @@ in the style of ``sms-status`` (a table on a terminal, JSON when piped or with -
 from __future__ import annotations
 
 import datetime
-from typing import Any, Final
+from typing import Any, Final, cast, get_args
 
 import click
 
-from partner_async import CostStatistics, MessageStatus, SMSPartnerClient, TagStatusReport
+from partner_async import (
+    CostInterval,
+    CostStatistics,
+    MessageStatus,
+    SMSPartnerClient,
+    TagStatusReport,
+)
 
 from ._options import CONTEXT, JSON_OPTION, connection_options, fetch
 from ._runtime import fail
@@ -99,7 +105,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
 @click.command("costs", context_settings=CONTEXT)
 @click.option(
     "--interval",
-    type=click.Choice(["last_twelve_months", "last_month", "custom"]),
+    type=click.Choice(get_args(CostInterval)),
     default=None,
     help="The period (default: last_twelve_months; custom when --from/--to are given).",
 )
@@ -128,7 +134,7 @@ def costs(
     statistics: CostStatistics = fetch(
         SMSPartnerClient,
         connection,
-        lambda c: c.cost_statistics(interval, start=start, end=end),  # type: ignore[arg-type]
+        lambda c: c.cost_statistics(cast(CostInterval, interval), start=start, end=end),
     )
     records = [
         {

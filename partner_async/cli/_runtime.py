@@ -64,14 +64,19 @@ class CliInputError(CliError):
     """The input failed while being read (``status`` adds the summary)."""
 
 
+#: The CLI masks keys down to this length in its own lines (a server's answer, masked by
+#: the SDK, only from ``MIN_REDACTED_LENGTH``: a short "key" would corrupt it).
+_SHORTEST_MASKED: Final = 3
+
+
 def redact(text: str, *secrets: str | None) -> str:
     """``text`` with every given secret (and the key environment variables' values)
     masked by the SDK's own rule: any ``apiKey=`` URL parameter, and each key as written,
     URL-encoded or JSON-escaped."""
     text = redact_key(text)
     for secret in (*secrets, *(os.environ.get(name) for name in SECRET_ENV)):
-        if secret:
-            text = redact_key(text, Secret(secret))
+        if secret:  # the CLI's own lines: keys of 3 characters and more are masked too
+            text = Secret(secret).redact(text, shortest=_SHORTEST_MASKED)
     return text
 
 

@@ -311,3 +311,13 @@ def test_an_error_line_masks_the_key_in_every_form_the_sdk_masks(
     for shown in (key, quote(key, safe=""), escaped, "other-key", "env-key"):
         assert shown not in message
     assert message.count("***") == 5
+
+
+def test_an_error_line_masks_a_short_key_too() -> None:
+    """The CLI's own lines mask keys from 3 characters (the SDK masks a server's answer
+    only from 8: a short "key" would corrupt it)."""
+    from partner_async.cli._runtime import CliError, fail
+
+    with pytest.raises(CliError) as caught:
+        fail("the sandbox refused key abc1234 (and a/b: no)", "abc1234", "a/")
+    assert caught.value.format_message() == "the sandbox refused key *** (and a/b: no)"
