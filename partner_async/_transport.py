@@ -367,7 +367,8 @@ class Transport:
             self._fast = AiohttpTransport(
                 max_connections=self._max_connections,
                 verify=verify,
-                proxy=self._proxy,
+                proxy=self._pool_proxy(),
+                trust_env=False,  # (the environment is read once, by _pool_proxy)
                 max_response_bytes=self.max_response_bytes,
             )
             return httpx.AsyncClient(transport=self._fast, timeout=timeout, headers=_HEADERS)
@@ -376,25 +377,28 @@ class Transport:
     def _httpx_pool_client(
         self, timeout: httpx.Timeout, verify: ssl.SSLContext
     ) -> httpx.AsyncClient:
-        """An httpx client on httpx's own pool (httpcore): the SDK's pool under trio. Its
-        proxy is ``proxy=``, else the environment's for the base URL, picked by the same
-        rule as under asyncio (:func:`_proxy_for`); httpx reads no environment itself."""
+        """An httpx client on httpx's own pool (httpcore): the SDK's pool under trio."""
         limits = httpx.Limits(
             max_connections=self._max_connections,
             max_keepalive_connections=self._max_connections,
         )
-        proxy = self._proxy
-        if proxy is None and self._base_url is not None:
-            proxies = _environment_proxies()
-            proxy = None if proxies is None else _proxy_for(self._base_url, proxies)
         return httpx.AsyncClient(
             limits=limits,
             timeout=timeout,
             headers=_HEADERS,
             verify=verify,
-            proxy=proxy,
-            trust_env=False,
+            proxy=self._pool_proxy(),
+            trust_env=False,  # (the environment is read once, by _pool_proxy)
         )
+
+    def _pool_proxy(self) -> str | None:
+        """The proxy of the SDK's own pool, one rule for both backends: ``proxy=``, else
+        the environment's for the base URL (:func:`_proxy_for`), read when the pool is
+        made. Every request goes to the base URL's host, so it is picked once."""
+        if self._proxy is not None or self._base_url is None:
+            return self._proxy
+        proxies = _environment_proxies()
+        return None if proxies is None else _proxy_for(self._base_url, proxies)
 
     def _httpcore_client(self) -> httpx.AsyncClient:
         """Under asyncio, while respx's default (httpcore-level) mock is active: a client
