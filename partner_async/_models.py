@@ -47,7 +47,7 @@ def _to_datetime(timestamp: int | None) -> datetime | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc)
 
 
-class Dated(JSONReady):
+class Dated:
     """The ``date`` of a value that has a ``timestamp`` field (a mixin of attrs classes)."""
 
     __slots__ = ()
@@ -148,7 +148,7 @@ class WireResult(
 
 
 @attrs.frozen(slots=True, kw_only=True)
-class StatusResult(Answered):
+class StatusResult(Answered, JSONReady):
     """The API's answer for one query: an immutable, hashable attrs value.
 
     ``success`` and ``code`` are the API's own per-item fields: a number the API does not
@@ -325,7 +325,7 @@ def needs_poll(
 
 
 @attrs.frozen(slots=True)
-class SMSRecipient(Reported):
+class SMSRecipient(Reported, JSONReady):
     """One recipient of an SMS in a bulk-status report.
 
     >>> r = SMSRecipient("+33612345678", "Delivered", 1517934416)
@@ -350,7 +350,7 @@ class SMSRecipient(Reported):
 
 
 @attrs.frozen(slots=True)
-class MailRecipient(Reported):
+class MailRecipient(Reported, JSONReady):
     """One recipient of an e-mail in a Mail Partner bulk-status report.
 
     Attributes:

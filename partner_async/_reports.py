@@ -21,7 +21,7 @@ CostInterval = Literal["last_month", "last_twelve_months", "custom"]
 
 
 @attrs.frozen(slots=True)
-class MessageStatus(Reported):
+class MessageStatus(Reported, JSONReady):
     """The status of one SMS to one recipient (``SMSPartnerClient.message_status``).
 
     Attributes:
@@ -98,7 +98,7 @@ class TagStatusReport(JSONReady):
 
 
 @attrs.frozen(slots=True)
-class CostRow(Dated):
+class CostRow(Dated, JSONReady):
     """One period of ``GET /statistics/cost-resume``.
 
     Attributes:
